@@ -1,0 +1,88 @@
+import type { Static, TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
+import { ErrorCodes, ValidationError } from '../errors/index.js';
+
+/** A compiled schema that turns unknown input into a typed value or a readable error. */
+export interface Contract<S extends TSchema> {
+  readonly schema: S;
+  /** Returns the value typed, or throws a ValidationError naming the field and expectation. */
+  parse(value: unknown): Static<S>;
+  /** Parses a JSON text first; a syntax error is reported as such. */
+  parseJson(text: string | Buffer): Static<S>;
+  is(value: unknown): value is Static<S>;
+}
+
+/**
+ * Compiles `schema` once. `label` prefixes field paths in messages, so that an error reads
+ * `trial.seq_len must be an integer between 8 and 8192, got "abc"`.
+ */
+export function defineContract<S extends TSchema>(schema: S, label: string): Contract<S> {
+  const check = TypeCompiler.Compile(schema);
+  return {
+    schema,
+    is: (value): value is Static<S> => check.Check(value),
+    parse: (value) => parseWith(check, label, value),
+    parseJson(text) {
+      let value: unknown;
+      try {
+        value = JSON.parse(typeof text === 'string' ? text : text.toString('utf8'));
+      } catch (cause) {
+        const detail = cause instanceof Error ? cause.message : String(cause);
+        throw new ValidationError(label, [`${label} must be a JSON object, got invalid JSON (${detail})`], ErrorCodes.INVALID_JSON);
+      }
+      return parseWith(check, label, value);
+    },
+  };
+}
+
+function parseWith<S extends TSchema>(check: TypeCheck<S>, label: string, value: unknown): Static<S> {
+  if (check.Check(value)) return value;
+
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ValidationError(label, [`${label} must be a JSON object, got ${describe(value)}`]);
+  }
+  // A missing field is reported once, as required, not again as "got nothing".
+  const errors = [...check.Errors(value)].filter(
+    (e) => e.value !== undefined || e.type === ValueErrorType.ObjectRequiredProperty,
+  );
+  const problems = dedupe(errors.map((e) => explain(label, e)));
+  throw new ValidationError(fieldName(label, errors[0]?.path ?? ''), problems);
+}
+
+function explain(label: string, error: ValueError): string {
+  const field = fieldName(label, error.path);
+  const expectation = error.schema.description ?? defaultExpectation(error);
+  if (error.type === ValueErrorType.ObjectRequiredProperty) {
+    return `${field} is required (${expectation})`;
+  }
+  if (error.type === ValueErrorType.ObjectAdditionalProperties) {
+    return `${field} is not a known field`;
+  }
+  return `${field} must be ${expectation}, got ${describe(error.value)}`;
+}
+
+function defaultExpectation(error: ValueError): string {
+  const raw = error.message.replace(/^Expected /, '');
+  return /^[aeiou]/i.test(raw) ? `an ${raw}` : `a ${raw}`;
+}
+
+function fieldName(label: string, path: string): string {
+  if (path === '') return label;
+  return `${label}${path.split('/').slice(1).map(segment).join('')}`;
+}
+
+function segment(part: string): string {
+  return /^\d+$/.test(part) ? `[${part}]` : `.${part.replace(/~1/g, '/').replace(/~0/g, '~')}`;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value);
+  if (text === undefined) return String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function dedupe(items: string[]): string[] {
+  return [...new Set(items)];
+}
