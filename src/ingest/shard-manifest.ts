@@ -1,0 +1,54 @@
+import type { TaskTypeName } from '../contracts/index.js';
+
+/**
+ * The description written beside a set of token shards (`manifest.json`). It is the contract
+ * between the ingest pipeline, which writes shards, and training workers, which read them.
+ * File names are relative to the folder that holds the manifest.
+ */
+export interface ShardManifest {
+  format: 'automat0.shards/v1';
+  /** Content-addressed cache key: dataset hash, tokenizer hash, seq_len, task type, split seed. */
+  key: string;
+  task_type: TaskTypeName;
+  /** Columns per row: `seq_len` for classification, `seq_len + 1` for generation blocks. */
+  seq_len: number;
+  tokenizer: {
+    ref: string;
+    sha256: string;
+    vocab_size: number;
+    /** Id written into padded positions; `lengths` tells real tokens from padding. */
+    pad_id: number;
+  };
+  dataset: {
+    uri: string;
+    sha256: string;
+    /** Examples accepted (classification) or documents read (generation). */
+    rows: number;
+    bad_lines: number;
+  };
+  /** Classification: label index → label name, sorted. Generation: empty. */
+  labels: string[];
+  split: { seed: number; val_fraction: number };
+  splits: { train: ShardSplit; validation: ShardSplit };
+  created_at: string;
+}
+
+export interface ShardSplit {
+  rows: number;
+  /** Row-major int32 token ids, `rows × columns`. */
+  tokens: ShardFile;
+  /** Classification only: one int32 label index per row. */
+  labels?: ShardFile;
+  /** Classification only: one int32 count of real (unpadded) tokens per row. */
+  lengths?: ShardFile;
+}
+
+export interface ShardFile {
+  file: string;
+  dtype: 'int32';
+  shape: number[];
+  bytes: number;
+  sha256: string;
+}
+
+export const SHARD_FORMAT = 'automat0.shards/v1';
