@@ -34,6 +34,15 @@ MARKER="${DATA}/.automat0-s3"
 log() { printf '[s3 %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
+# Serialise concurrent start.sh/stop.sh runs (e.g. parallel CI jobs) on the
+# same data dir. The lock file sits next to the data dir because the data dir
+# itself is wiped on a rebuild. Daemons are started with 9>&- so they don't
+# inherit (and hold on to) the lock.
+mkdir -p "$(dirname "$DATA")"
+exec 9>"${DATA%/}.lock"
+flock -w 600 9 || die "could not lock ${DATA%/}.lock"
+export _AUTOMAT_S3_LOCK_HELD=1
+
 # --------------------------------------------------------------------------
 # Packages
 # --------------------------------------------------------------------------
@@ -56,22 +65,27 @@ as_root() {
 }
 
 ensure_packages() {
-  local cmd missing=()
+  local cmd pkg missing=() pkgs=()
   for cmd in "${!PKG_OF[@]}"; do
     command -v "$cmd" >/dev/null || missing+=("${PKG_OF[$cmd]}")
   done
   [[ ${#missing[@]} -eq 0 ]] && return 0
   command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get to install them"
 
-  # Always install the full set (apt skips what is already there).
-  local pkgs=(radosgw ceph-mon ceph-osd ceph-common curl)
-  log "installing ${pkgs[*]} (missing: ${missing[*]})"
+  # Install only what is missing: naming an installed package to apt-get
+  # install would upgrade it (and its libraries) as a side effect.
+  mapfile -t pkgs < <(printf '%s\n' "${missing[@]}" | sort -u)
+  log "installing ${pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  # Only refresh the package lists when they can't resolve radosgw (fresh
-  # image) or the install fails (stale lists pointing at removed versions).
-  if ! apt-cache show radosgw >/dev/null 2>&1; then
-    as_root apt-get update -qq
-  fi
+  # Only refresh the package lists when they can't resolve the packages
+  # (fresh image) or the install fails (stale lists pointing at removed
+  # versions).
+  for pkg in "${pkgs[@]}"; do
+    if ! apt-cache show "$pkg" >/dev/null 2>&1; then
+      as_root apt-get update -qq
+      break
+    fi
+  done
   if ! as_root apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >&2; then
     log "install failed; refreshing package lists and retrying"
     as_root apt-get update -qq
@@ -98,6 +112,8 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # PID recorded for daemon $1 (mon.a, osd.0, client.rgw), if that process is
 # alive and really is the expected program (guards against PID reuse).
+# Zombies count as dead: daemons are reparented to PID 1, and in containers
+# PID 1 may take a while to reap them.
 live_pid() {
   local name=$1 comm pid
   case $name in
@@ -109,12 +125,16 @@ live_pid() {
   pid=$(<"$RUN/$name.pid")
   [[ $pid =~ ^[0-9]+$ ]] || return 1
   [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$comm" ]] || return 1
+  grep -q '^State:[[:space:]]*[^Z]' "/proc/$pid/status" 2>/dev/null || return 1
   echo "$pid"
 }
 
 # HTTP status of a SigV4-signed S3 request: s3_status METHOD PATH [curl args].
+# Time limit per request: $S3_MAX_TIME (a healthy radosgw answers in ms; one
+# whose OSD died hangs, so probes must not wait long).
 # curl >= 7.75 signs requests itself; the explicit x-amz-content-sha256 header
-# is required by S3 and curl 7.88 does not add it on its own.
+# is required by S3 and curl 7.88 does not add it on its own. The credentials
+# go to curl through a config on stdin, not argv, so `ps` never shows them.
 EMPTY_SHA256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 s3_status() {
   local method=$1 path=$2 ak sk
@@ -122,8 +142,9 @@ s3_status() {
   ak=$(env_get AUTOMAT_S3_ACCESS_KEY_ID)
   sk=$(env_get AUTOMAT_S3_SECRET_ACCESS_KEY)
   [[ -n $ak && -n $sk ]] || { echo 000; return 0; }
-  curl -sS -o /dev/null -w '%{http_code}' --max-time 30 \
-    --aws-sigv4 "aws:amz:${REGION}:s3" --user "${ak}:${sk}" \
+  printf 'user = "%s:%s"\n' "$ak" "$sk" |
+    curl -K - -sS -o /dev/null -w '%{http_code}' --max-time "${S3_MAX_TIME:-5}" \
+    --aws-sigv4 "aws:amz:${REGION}:s3" \
     -H "x-amz-content-sha256: ${EMPTY_SHA256}" \
     -X "$method" "$@" "${ENDPOINT}${path}" 2>/dev/null || echo 000
 }
@@ -158,6 +179,9 @@ if [[ -f $MARKER ]] && already_running; then
 fi
 
 ensure_packages
+# --aws-sigv4 (request signing) appeared in curl 7.75.
+curl --help all 2>/dev/null | grep -q -- --aws-sigv4 ||
+  die "curl >= 7.75 (with --aws-sigv4) is required"
 
 # --------------------------------------------------------------------------
 # Fresh data dir
@@ -194,6 +218,9 @@ cluster_addr = 127.0.0.1
 # msgr2 only: one port per daemon, no legacy v1 listener.
 ms_bind_msgr1 = false
 ms_bind_msgr2 = true
+# radosgw defaults to "secure" mode towards the monitor, which needs cephx;
+# with auth disabled only "crc" works (else: get_initial_auth_request -13).
+ms_mon_client_mode = crc
 # Everything is on loopback and throw-away, so no cephx keys to manage.
 auth_cluster_required = none
 auth_service_required = none
@@ -209,6 +236,10 @@ osd_pool_default_pg_autoscale_mode = off
 osd_crush_chooseleaf_type = 0
 mon_allow_pool_size_one = true
 mon_warn_on_pool_no_redundancy = false
+# The monitor batches map changes for paxos_propose_interval (1s); every
+# pool radosgw creates costs a few of them, so propose faster (~3x quicker
+# cold start).
+paxos_propose_interval = 0.05
 # Don't refuse to run because /tmp is nearly full.
 mon_data_avail_crit = 0
 mon_data_avail_warn = 0
@@ -245,8 +276,10 @@ ceph-mon -c "$CONF" -i a --mkfs --monmap "$DATA/monmap" >"$LOG/mkfs-mon.log" 2>&
   die "ceph-mon --mkfs failed: $(cat "$LOG/mkfs-mon.log")"
 # Daemons fork into the background themselves and write their PID files
 # ($RUN/<name>.pid); their stdio must not keep the caller's pipes open.
-ceph-mon -c "$CONF" -i a </dev/null >>"$LOG/stdio.log" 2>&1
-wait_for "monitor quorum" ceph_cli mon stat
+ceph-mon -c "$CONF" -i a </dev/null >>"$LOG/stdio.log" 2>&1 9>&- ||
+  die "ceph-mon failed to start: $(tail -n 20 "$LOG/stdio.log")"
+mon_ready() { ceph_cli mon stat >/dev/null 2>&1; }
+wait_for "monitor quorum" mon_ready
 
 # --------------------------------------------------------------------------
 # OSD
@@ -258,20 +291,30 @@ OSD_ID=$(ceph_cli osd new "$OSD_UUID")
 mkdir -p "$DATA/osd/ceph-0"
 ceph-osd -c "$CONF" -i 0 --mkfs --osd-uuid "$OSD_UUID" >"$LOG/mkfs-osd.log" 2>&1 ||
   die "ceph-osd --mkfs failed: $(cat "$LOG/mkfs-osd.log")"
-ceph-osd -c "$CONF" -i 0 </dev/null >>"$LOG/stdio.log" 2>&1
+ceph-osd -c "$CONF" -i 0 </dev/null >>"$LOG/stdio.log" 2>&1 9>&- ||
+  die "ceph-osd failed to start: $(tail -n 20 "$LOG/stdio.log")"
 osd_up() { ceph_cli osd dump 2>/dev/null | grep -q '^osd\.0 up '; }
 wait_for "OSD to come up" osd_up
 
 # --------------------------------------------------------------------------
 # radosgw, user, bucket
 # --------------------------------------------------------------------------
+# Random keys, generated fresh for every cluster: the access key id here, the
+# secret by radosgw itself (so it never appears on a command line), read back
+# from the JSON that radosgw-admin prints. python3 comes with ceph-common.
 ACCESS_KEY=$(random_hex 10)   # 20 chars, like AWS access key ids
-SECRET_KEY=$(random_hex 20)   # 40 chars
 log "creating S3 user (also creates the RGW zone and its pools)"
-timeout "$TIMEOUT" radosgw-admin -c "$CONF" user create --uid=automat0 \
-  --display-name="Automat0 tests" --access-key="$ACCESS_KEY" \
-  --secret-key="$SECRET_KEY" >"$LOG/user-create.json" 2>>"$LOG/radosgw-admin.err" ||
+USER_JSON=$(timeout "$TIMEOUT" radosgw-admin -c "$CONF" user create \
+  --uid=automat0 --display-name="Automat0 tests" \
+  --access-key="$ACCESS_KEY" --gen-secret 2>>"$LOG/radosgw-admin.err") ||
   die "radosgw-admin user create failed: $(tail -n 20 "$LOG/radosgw-admin.err")"
+SECRET_KEY=$(python3 -c '
+import json, sys
+keys = json.load(sys.stdin)["keys"]
+print(next(k["secret_key"] for k in keys if k["access_key"] == sys.argv[1]))
+' "$ACCESS_KEY" <<<"$USER_JSON") || die "could not read the secret key from radosgw-admin output"
+unset USER_JSON
+[[ $SECRET_KEY =~ ^[A-Za-z0-9+/]{20,}$ ]] || die "unexpected secret key format from radosgw-admin"
 
 # Write the env file before the keys are used, readable by the owner only.
 (
@@ -287,14 +330,18 @@ EOF
 mv "$ENV_FILE.tmp" "$ENV_FILE"
 
 log "starting radosgw on ${ENDPOINT}"
-radosgw -c "$CONF" -n client.rgw </dev/null >>"$LOG/stdio.log" 2>&1
+# radosgw only forks into the background once it has connected to the
+# cluster, so this blocks for a moment (bounded by rgw_init_timeout).
+radosgw -c "$CONF" -n client.rgw --rgw-init-timeout "$TIMEOUT" \
+  </dev/null >>"$LOG/stdio.log" 2>&1 9>&- ||
+  die "radosgw failed to start: $(tail -n 20 "$LOG/stdio.log") (see $LOG/client.rgw.log)"
 s3_ready() { [[ "$(s3_status GET /)" == 200 ]]; }
 wait_for "S3 endpoint" s3_ready
 
 # The first bucket makes radosgw create the index and data pools, which takes
 # a few seconds; PUT is idempotent for the owner, so just retry until 200.
 log "creating bucket ${BUCKET}"
-bucket_ready() { [[ "$(s3_status PUT "/${BUCKET}")" == 200 ]]; }
+bucket_ready() { [[ "$(S3_MAX_TIME=30 s3_status PUT "/${BUCKET}")" == 200 ]]; }
 wait_for "bucket ${BUCKET}" bucket_ready
 [[ "$(s3_status HEAD "/${BUCKET}" --head)" == 200 ]] || die "bucket ${BUCKET} not visible after creation"
 

@@ -11,42 +11,88 @@ set -euo pipefail
 DATA="${AUTOMAT_S3_DATA:-/tmp/automat0-s3}"
 RUN="${DATA}/run"
 # Seconds to wait for a clean exit before SIGKILL.
-GRACE="${AUTOMAT_S3_STOP_GRACE:-20}"
+GRACE="${AUTOMAT_S3_STOP_GRACE:-15}"
 
 log() { printf '[s3 %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+if [[ ! -d $DATA ]]; then
+  log "nothing running (no data dir $DATA)"
+  exit 0
+fi
+
+# Same lock as start.sh (which sets _AUTOMAT_S3_LOCK_HELD when it calls us).
+if [[ -z ${_AUTOMAT_S3_LOCK_HELD:-} ]]; then
+  exec 9>"${DATA%/}.lock"
+  flock -w 600 9 || { log "ERROR: could not lock ${DATA%/}.lock"; exit 1; }
+fi
+
+# Is PID $1 running? Zombies count as exited: daemons are reparented to PID 1,
+# which in containers may take a while to reap them.
+running() { grep -q '^State:[[:space:]]*[^Z]' "/proc/$1/status" 2>/dev/null; }
 
 # wait_gone PID SECONDS: true once PID has exited, false on timeout.
 wait_gone() {
   local deadline=$((SECONDS + $2))
-  while kill -0 "$1" 2>/dev/null; do
+  while running "$1"; do
     ((SECONDS < deadline)) || return 1
     sleep 0.2
   done
 }
 
-# Front to back: radosgw first (it is a client of the OSD), monitor last.
-stopped=0
-for name in client.rgw osd.0 mon.a; do
-  pidfile="$RUN/$name.pid"
-  [[ -r $pidfile ]] || continue
+# PID of daemon $1 from its PID file, if that process is alive and still is
+# the expected program.
+live_pid() {
+  local name=$1 comm pid
   case $name in
     mon.*) comm=ceph-mon ;;
     osd.*) comm=ceph-osd ;;
     *) comm=radosgw ;;
   esac
-  pid=$(<"$pidfile")
-  if [[ $pid =~ ^[0-9]+$ && "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$comm" ]]; then
-    log "stopping $name (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
+  [[ -r "$RUN/$name.pid" ]] || return 1
+  pid=$(<"$RUN/$name.pid")
+  [[ $pid =~ ^[0-9]+$ && "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$comm" ]] || return 1
+  running "$pid" || return 1
+  echo "$pid"
+}
+
+# stop_daemons SIGNAL NAME...: send SIGNAL to each running daemon, then wait
+# for all of them; SIGKILL whatever is still alive after $GRACE seconds.
+stopped=0
+stop_daemons() {
+  local sig=$1 name pid
+  shift
+  local -A pids=()
+  for name in "$@"; do
+    pid=$(live_pid "$name") || continue
+    log "stopping $name (pid $pid, SIG$sig)"
+    kill "-$sig" "$pid" 2>/dev/null || true
+    pids[$name]=$pid
+  done
+  for name in "${!pids[@]}"; do
+    pid=${pids[$name]}
     if ! wait_gone "$pid" "$GRACE"; then
       log "$name (pid $pid) still alive after ${GRACE}s; sending SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
       wait_gone "$pid" 10 || { log "ERROR: $name (pid $pid) did not exit"; exit 1; }
     fi
     stopped=$((stopped + 1))
-  fi
-  rm -f "$pidfile"
-done
+  done
+}
+
+if live_pid mon.a >/dev/null && live_pid osd.0 >/dev/null; then
+  # Healthy cluster: one at a time, clients first. radosgw needs the OSD and
+  # monitor to shut down cleanly, and the OSD waits (up to 5s) for the
+  # monitor to acknowledge its shutdown. Each takes ~2s.
+  stop_daemons TERM client.rgw
+  stop_daemons TERM osd.0
+  stop_daemons TERM mon.a
+else
+  # Half-dead cluster (a daemon crashed or was killed): radosgw would hang
+  # on SIGTERM waiting for the missing OSD, and there is nothing left worth
+  # a clean shutdown, so kill the survivors outright.
+  stop_daemons KILL client.rgw osd.0 mon.a
+fi
+rm -f "$RUN"/*.pid
 
 if ((stopped == 0)); then
   log "nothing running (data dir: $DATA)"

@@ -1,0 +1,69 @@
+import { readFile } from 'node:fs/promises';
+import { contracts, type TrialSpec } from '../../contracts/index.js';
+import { Executor } from '../../executor/executor.js';
+import { createEmbeddedRuntime, executorOptions } from '../../executor/runtime.js';
+import { loadConfig } from '../../config/config.js';
+import { createLogger } from '../../log/logger.js';
+import type { TrialStore } from '../../store/trial-store.js';
+import { resolveTrialSpec } from '../../trial/resolve-trial-spec.js';
+import { formatEpochTable, formatOutcome } from '../print-trial.js';
+
+export interface RunOptions {
+  trialId?: string;
+}
+
+/**
+ * `automat0 run <spec>`: one trial in this process with no servers — in-process bus, SQLite in
+ * the work folder, checkpoints on local disk. The result stays in the work folder's database,
+ * where `automat0 show` reads it later.
+ */
+export async function runCommand(specPath: string, options: RunOptions): Promise<number> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, format: 'pretty' });
+  const spec = contracts.trialSpec.parseJson(await readFile(specPath));
+  const runtime = await createEmbeddedRuntime(config, logger);
+  const executor = new Executor(runtime, executorOptions(config, 1));
+  try {
+    const trialSpec = await claimTrialId(runtime.store, spec, options.trialId);
+    const trial = resolveTrialSpec(trialSpec);
+    await runtime.store.createTrial(trialSpec, new Date().toISOString());
+    console.log(`running ${trialSpec.trial_id} (results in ${config.workDir})`);
+
+    const live = await runtime.bus.subscribe(
+      `automat.heartbeats.${trialSpec.trial_id}`,
+      (_key, message) => printLive(message),
+    );
+    const outcome = await executor.submit(trial);
+    await live.close();
+
+    const epochs = await runtime.store.listEpochs(trialSpec.trial_id);
+    console.log(`\n${formatEpochTable(epochs, trialSpec.primary_metric)}\n`);
+    console.log(formatOutcome(outcome));
+    return outcome.state === 'failed' ? 1 : 0;
+  } finally {
+    await executor.close();
+  }
+}
+
+/** A trial id already in the local database gets a `-rN` suffix, so `npm start` can repeat. */
+async function claimTrialId(
+  store: TrialStore,
+  spec: TrialSpec,
+  wanted?: string,
+): Promise<TrialSpec> {
+  const base = wanted ?? spec.trial_id;
+  if (!(await store.getTrial(base))) return { ...spec, trial_id: base };
+  for (let n = 2; ; n += 1) {
+    const candidate = `${base}-r${n}`;
+    if (!(await store.getTrial(candidate))) return { ...spec, trial_id: candidate };
+  }
+}
+
+function printLive(message: unknown): void {
+  const m = message as { type?: string; epoch?: number; metrics?: Record<string, number | null> };
+  if (m.type !== 'heartbeat.epoch' || !m.metrics) return;
+  const metrics = Object.entries(m.metrics)
+    .map(([k, v]) => `${k}=${v === null || v === undefined ? '-' : Number(v.toFixed(4))}`)
+    .join(' ');
+  console.log(`epoch ${m.epoch}: ${metrics}`);
+}

@@ -1,0 +1,44 @@
+import { loadConfig } from '../../config/config.js';
+import { Executor } from '../../executor/executor.js';
+import { IntakeConsumer } from '../../executor/intake-consumer.js';
+import { createServerRuntime, executorOptions } from '../../executor/runtime.js';
+import { createLogger } from '../../log/logger.js';
+import { resolveDeviceProfile } from '../../policy/device-profiles.js';
+
+export interface ServeOptions {
+  /** The device profile this executor runs trials on; sets the default concurrency. */
+  profile: string;
+}
+
+/**
+ * `automat0 serve`: consumes the intake queue until SIGINT or SIGTERM, then shuts down in
+ * phases (running trials stop after their epoch, the mirror drains, connections close).
+ */
+export async function serveCommand(options: ServeOptions): Promise<number> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel });
+  const concurrency = config.concurrency ?? resolveDeviceProfile(options.profile).concurrency;
+  const runtime = await createServerRuntime(config, logger);
+  const executor = new Executor(runtime, executorOptions(config, concurrency));
+  const intake = new IntakeConsumer({
+    bus: runtime.bus,
+    store: runtime.store,
+    executor,
+    clock: runtime.clock,
+    logger,
+    prefetch: concurrency,
+  });
+  await intake.start();
+  logger.info('serving', { queue: config.busNames.intakeQueue, concurrency });
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info('shutdown requested', { signal });
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await executor.close();
+  return 0;
+}

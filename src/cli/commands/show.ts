@@ -1,0 +1,29 @@
+import { loadConfig } from '../../config/config.js';
+import { openStore } from '../../executor/runtime.js';
+import { createLogger } from '../../log/logger.js';
+import { formatEpochTable, formatTrialRecord } from '../print-trial.js';
+
+export interface ShowOptions {
+  /** Read the executor's Postgres database instead of the local embedded one. */
+  server?: boolean;
+}
+
+/** `automat0 show <trial_id>`: a stored trial, its result and its epochs. */
+export async function showCommand(trialId: string, options: ShowOptions): Promise<number> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, format: 'pretty' });
+  const store = await openStore(config, logger, options.server ? 'server' : 'embedded');
+  try {
+    const record = await store.getTrial(trialId);
+    if (!record) {
+      console.error(`no trial ${JSON.stringify(trialId)} in this database`);
+      return 1;
+    }
+    console.log(formatTrialRecord(record));
+    const epochs = await store.listEpochs(trialId);
+    console.log(`\n${formatEpochTable(epochs, record.spec.primary_metric)}`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}

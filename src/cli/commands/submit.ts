@@ -1,0 +1,28 @@
+import { readFile } from 'node:fs/promises';
+import { AmqpBus } from '../../bus/amqp-bus.js';
+import { loadConfig } from '../../config/config.js';
+import { contracts } from '../../contracts/index.js';
+import { createLogger } from '../../log/logger.js';
+import { resolveTrialSpec } from '../../trial/resolve-trial-spec.js';
+
+export interface SubmitOptions {
+  /** Publish the file as it is, without checking it first (to exercise the dead-letter path). */
+  raw?: boolean;
+}
+
+/** `automat0 submit <spec>`: publishes one TrialSpec to the intake queue, with a confirm. */
+export async function submitCommand(specPath: string, options: SubmitOptions): Promise<number> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, format: 'pretty' });
+  const body = await readFile(specPath);
+  if (!options.raw) resolveTrialSpec(contracts.trialSpec.parseJson(body));
+
+  const bus = await AmqpBus.connect({ url: config.amqpUrl, names: config.busNames, logger });
+  try {
+    await bus.submit(body);
+    console.log(`submitted ${specPath} to ${config.busNames.intakeQueue}`);
+    return 0;
+  } finally {
+    await bus.close();
+  }
+}

@@ -1,0 +1,48 @@
+import type { EpochRecord, TrialRecord } from '../store/trial-store.js';
+import type { TrialOutcome } from '../trial/trial-outcome.js';
+
+/** The CLI's human-readable output; everything here writes to stdout on purpose. */
+
+export function formatEpochTable(epochs: EpochRecord[], primaryMetric: string): string {
+  const header = ['attempt', 'epoch', primaryMetric, 'train_loss', 'val_loss', 'tokens/s', 'secs'];
+  const rows = epochs.map((e) => [
+    String(e.attempt),
+    String(e.epoch),
+    fmt(e.primary),
+    fmt(e.metrics.train_loss ?? null),
+    fmt(e.metrics.val_loss ?? null),
+    e.metrics.tokens_per_s == null ? '-' : Math.round(e.metrics.tokens_per_s).toLocaleString('en'),
+    (e.durationMs / 1000).toFixed(1),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i] ?? 0)).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+export function formatOutcome(outcome: TrialOutcome): string {
+  const best = outcome.bestMetric;
+  const value = best.value === null ? 'none' : best.value.toFixed(4);
+  const lines = [
+    `trial      ${outcome.trialId}`,
+    `state      ${outcome.state} (stop reason: ${outcome.stopReason})`,
+    `best       ${best.name} = ${value}${best.epoch ? ` at epoch ${best.epoch}` : ''}`,
+    `checkpoint ${outcome.bestCheckpointUri ?? 'none'}`,
+  ];
+  if (outcome.error) lines.push(`error      ${outcome.error.code}: ${outcome.error.message}`);
+  return lines.join('\n');
+}
+
+export function formatTrialRecord(record: TrialRecord): string {
+  const best = record.bestMetric;
+  return [
+    `trial      ${record.trialId} (${record.spec.task_type}, ${record.spec.primary_metric})`,
+    `state      ${record.state}${record.stopReason ? ` (stop reason: ${record.stopReason})` : ''}`,
+    `best       ${best?.value == null ? 'none' : `${best.name} = ${best.value.toFixed(4)} at epoch ${best.epoch}`}`,
+    `checkpoint ${record.bestCheckpointUri ?? 'none'}`,
+    `updated    ${record.updatedAt}`,
+  ].join('\n');
+}
+
+function fmt(value: number | null): string {
+  return value === null ? '-' : value.toFixed(4);
+}

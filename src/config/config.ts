@@ -1,0 +1,124 @@
+import { resolve } from 'node:path';
+import type { LogLevel } from '../log/logger.js';
+import { AutomatError, ErrorCodes } from '../errors/index.js';
+
+/** S3 settings; all of endpoint, credentials and bucket come from the environment. */
+export interface S3Config {
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  bucket: string;
+  /** Key prefix under which checkpoints are stored. Default `automat0`. */
+  prefix: string;
+}
+
+/** Names of the RabbitMQ objects; tests use their own so they never collide. */
+export interface BusNames {
+  exchange: string;
+  intakeQueue: string;
+  deadLetterExchange: string;
+  deadLetterQueue: string;
+  controlQueue: string;
+}
+
+export interface ExecutorConfig {
+  /** Default `amqp://guest:guest@127.0.0.1:5672`, or `AUTOMAT_AMQP_URL`. */
+  amqpUrl: string;
+  /** Default `postgres://postgres@127.0.0.1:5432/postgres`, or `AUTOMAT_DATABASE_URL`. */
+  databaseUrl: string;
+  /** Postgres schema holding Automat0's tables. Default `automat`, or `AUTOMAT_DB_SCHEMA`. */
+  databaseSchema: string;
+  /** Undefined when no S3 endpoint is configured: artifacts then stay on local disk. */
+  s3: S3Config | undefined;
+  /** Shard cache, local checkpoints and the embedded database. Default `.automat`. */
+  workDir: string;
+  /** Trials run at once; default: the device profile's concurrency. */
+  concurrency: number | undefined;
+  /** Ingest threads. Default: available parallelism. */
+  ingestThreads: number | undefined;
+  /** Grace after a graceful stop request before the worker is killed. Default 30 s. */
+  stopGraceMs: number;
+  /** Time a launched worker has to say hello. Default 120 s. */
+  startupTimeoutMs: number;
+  busNames: BusNames;
+  logLevel: LogLevel;
+}
+
+export const DEFAULT_BUS_NAMES: BusNames = {
+  exchange: 'automat',
+  intakeQueue: 'automat.trials',
+  deadLetterExchange: 'automat.dlx',
+  deadLetterQueue: 'automat.trials.dead',
+  controlQueue: 'automat.control',
+};
+
+type Env = Record<string, string | undefined>;
+
+/** Reads the configuration from the environment; nothing else in the code reads `process.env`. */
+export function loadConfig(env: Env = process.env): ExecutorConfig {
+  return {
+    amqpUrl: env.AUTOMAT_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+    databaseUrl: env.AUTOMAT_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    databaseSchema: env.AUTOMAT_DB_SCHEMA ?? 'automat',
+    s3: loadS3(env),
+    workDir: resolve(env.AUTOMAT_WORK_DIR ?? '.automat'),
+    concurrency: optionalInt(env, 'AUTOMAT_CONCURRENCY'),
+    ingestThreads: optionalInt(env, 'AUTOMAT_INGEST_THREADS'),
+    stopGraceMs: optionalInt(env, 'AUTOMAT_STOP_GRACE_MS') ?? 30_000,
+    startupTimeoutMs: optionalInt(env, 'AUTOMAT_STARTUP_TIMEOUT_MS') ?? 120_000,
+    busNames: {
+      exchange: env.AUTOMAT_EXCHANGE ?? DEFAULT_BUS_NAMES.exchange,
+      intakeQueue: env.AUTOMAT_INTAKE_QUEUE ?? DEFAULT_BUS_NAMES.intakeQueue,
+      deadLetterExchange: env.AUTOMAT_DLX ?? DEFAULT_BUS_NAMES.deadLetterExchange,
+      deadLetterQueue: env.AUTOMAT_DEAD_LETTER_QUEUE ?? DEFAULT_BUS_NAMES.deadLetterQueue,
+      controlQueue: env.AUTOMAT_CONTROL_QUEUE ?? DEFAULT_BUS_NAMES.controlQueue,
+    },
+    logLevel: logLevel(env.AUTOMAT_LOG_LEVEL),
+  };
+}
+
+function loadS3(env: Env): S3Config | undefined {
+  const endpoint = env.AUTOMAT_S3_ENDPOINT;
+  if (!endpoint) return undefined;
+  const accessKeyId = env.AUTOMAT_S3_ACCESS_KEY_ID;
+  const secretAccessKey = env.AUTOMAT_S3_SECRET_ACCESS_KEY;
+  if (!accessKeyId || !secretAccessKey) {
+    throw new AutomatError(
+      ErrorCodes.CONFIG_INVALID,
+
+      'AUTOMAT_S3_ACCESS_KEY_ID and AUTOMAT_S3_SECRET_ACCESS_KEY must be set when AUTOMAT_S3_ENDPOINT is',
+    );
+  }
+  return {
+    endpoint,
+    region: env.AUTOMAT_S3_REGION ?? 'us-east-1',
+    accessKeyId,
+    secretAccessKey,
+    bucket: env.AUTOMAT_S3_BUCKET ?? 'automat0',
+    prefix: env.AUTOMAT_S3_PREFIX ?? 'automat0',
+  };
+}
+
+function optionalInt(env: Env, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new AutomatError(
+      ErrorCodes.CONFIG_INVALID,
+      `${name} must be a non-negative integer, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return value;
+}
+
+function logLevel(raw: string | undefined): LogLevel {
+  const levels: LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+  if (raw === undefined) return 'info';
+  if ((levels as string[]).includes(raw)) return raw as LogLevel;
+  throw new AutomatError(
+    ErrorCodes.CONFIG_INVALID,
+    `AUTOMAT_LOG_LEVEL must be one of ${levels.join(', ')}, got ${JSON.stringify(raw)}`,
+  );
+}

@@ -1,0 +1,101 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import { LocalArtifactStore } from '../artifacts/local-artifact-store.js';
+import { S3ArtifactStore } from '../artifacts/s3-artifact-store.js';
+import { AmqpBus } from '../bus/amqp-bus.js';
+import { MemoryBus } from '../bus/memory-bus.js';
+import { systemClock } from '../clock/clock.js';
+import type { ExecutorConfig } from '../config/config.js';
+import type { Logger } from '../log/logger.js';
+import { createTrialStore } from '../store/create-trial-store.js';
+import type { TrialStore } from '../store/trial-store.js';
+import type { ExecutorOptions, ExecutorRuntime } from './executor.js';
+import { ShardService } from './shard-service.js';
+import { ZmqWorkerLauncher } from './zmq-worker-launcher.js';
+
+/** The embedded database of `automat0 run`, inside the work folder. */
+export const embeddedDatabasePath = (config: ExecutorConfig): string =>
+  join(config.workDir, 'automat0.sqlite');
+
+/** Opens and migrates the store: Postgres for `server`, SQLite in the work folder for `embedded`. */
+export async function openStore(
+  config: ExecutorConfig,
+  logger: Logger,
+  kind: 'server' | 'embedded',
+): Promise<TrialStore> {
+  await mkdir(config.workDir, { recursive: true });
+  const store =
+    kind === 'server'
+      ? createTrialStore({ url: config.databaseUrl, schema: config.databaseSchema, logger })
+      : createTrialStore({ url: `sqlite:${embeddedDatabasePath(config)}`, logger });
+  await store.migrate();
+  return store;
+}
+
+/** RabbitMQ, Postgres and S3 (or local checkpoints when no S3 endpoint is configured). */
+export async function createServerRuntime(
+  config: ExecutorConfig,
+  logger: Logger,
+): Promise<ExecutorRuntime> {
+  const store = await openStore(config, logger, 'server');
+  const bus = await AmqpBus.connect({ url: config.amqpUrl, names: config.busNames, logger });
+  return assemble(config, logger, store, bus, artifactStore(config, logger));
+}
+
+/** No servers: an in-process bus, SQLite and checkpoints on local disk, all in the work folder. */
+export async function createEmbeddedRuntime(
+  config: ExecutorConfig,
+  logger: Logger,
+): Promise<ExecutorRuntime> {
+  const store = await openStore(config, logger, 'embedded');
+  const artifacts = new LocalArtifactStore({ root: join(config.workDir, 'artifacts') });
+  return assemble(config, logger, store, new MemoryBus(), artifacts);
+}
+
+export function executorOptions(config: ExecutorConfig, concurrency: number): ExecutorOptions {
+  return {
+    concurrency,
+    stopGraceMs: config.stopGraceMs,
+    startupTimeoutMs: config.startupTimeoutMs,
+    checkpointDir: join(config.workDir, 'checkpoints'),
+  };
+}
+
+function artifactStore(config: ExecutorConfig, logger: Logger): ArtifactStore {
+  if (!config.s3) {
+    logger.warn('no S3 endpoint configured; checkpoints stay on local disk');
+    return new LocalArtifactStore({ root: join(config.workDir, 'artifacts') });
+  }
+  const { endpoint, region, accessKeyId, secretAccessKey, bucket, prefix } = config.s3;
+  return new S3ArtifactStore({
+    endpoint,
+    region,
+    credentials: { accessKeyId, secretAccessKey },
+    bucket,
+    prefix,
+    logger,
+  });
+}
+
+function assemble(
+  config: ExecutorConfig,
+  logger: Logger,
+  store: TrialStore,
+  bus: ExecutorRuntime['bus'],
+  artifacts: ArtifactStore,
+): ExecutorRuntime {
+  return {
+    store,
+    bus,
+    artifacts,
+    ingest: new ShardService({
+      cacheDir: join(config.workDir, 'shards'),
+      logger,
+      ...(config.ingestThreads ? { threads: config.ingestThreads } : {}),
+    }),
+    launcher: new ZmqWorkerLauncher({ logger }),
+    clock: systemClock,
+    logger,
+  };
+}

@@ -1,0 +1,148 @@
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import { AutomatError, ErrorCodes, deserializeError } from '../errors/index.js';
+import { distEntry } from '../runtime/dist-path.js';
+import type { TokenizeOutput, TokenizeReply, TokenizeTask } from './tokenize-task.js';
+
+export interface IngestPoolOptions {
+  /** Worker threads. Default `os.availableParallelism()`. */
+  threads?: number;
+  /** Batches started but not finished before `enqueue` waits. Default `threads × 2`. */
+  maxInFlight?: number;
+  /** How long an idle thread (and its parsed tokenizer) is kept, in ms. Default 60 000. */
+  idleTimeoutMs?: number;
+  /** The worker module. Default the compiled `src/ingest/tokenize-task`. */
+  filename?: string;
+}
+
+/** A started batch; `result` is wrapped so awaiting `enqueue` does not wait for the batch. */
+export interface PendingBatch {
+  result: Promise<TokenizeOutput>;
+}
+
+/**
+ * The ingest thread pool. Tokenizing is CPU-bound, so it runs on piscina threads; `enqueue`
+ * bounds how many batches are outstanding so a fast file reader cannot queue a whole dataset of
+ * texts in memory.
+ */
+export class IngestPool {
+  readonly threads: number;
+  readonly maxInFlight: number;
+  readonly #piscina: Piscina<TokenizeTask, TokenizeReply>;
+  #inFlight = 0;
+  #waiters: Array<() => void> = [];
+  #closing: Promise<void> | undefined;
+  #closedBecause: string | undefined;
+
+  constructor(options: IngestPoolOptions = {}) {
+    this.threads = positive('threads', options.threads ?? availableParallelism());
+    this.maxInFlight = positive('maxInFlight', options.maxInFlight ?? this.threads * 2);
+    this.#piscina = new Piscina({
+      filename: options.filename ?? distEntry('src/ingest/tokenize-task'),
+      minThreads: 0,
+      maxThreads: this.threads,
+      idleTimeout: options.idleTimeoutMs ?? 60_000,
+    });
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Waits for a free slot, then starts the batch. Rejects with CANCELLED when `signal` aborts. */
+  async enqueue(task: TokenizeTask, signal?: AbortSignal): Promise<PendingBatch> {
+    await this.#acquire(signal);
+    const result = this.#run(task, signal).finally(() => this.#release());
+    // Callers collect results and await them in order; until then a rejection is not unhandled.
+    result.catch(() => undefined);
+    return { result };
+  }
+
+  /** Enqueues one batch and waits for its ids. */
+  async run(task: TokenizeTask, signal?: AbortSignal): Promise<TokenizeOutput> {
+    return (await this.enqueue(task, signal)).result;
+  }
+
+  /** Finishes running batches, then stops the threads. Idempotent: returns the same promise. */
+  close(reason = 'closed by its owner'): Promise<void> {
+    if (this.#closing === undefined) {
+      this.#closedBecause = reason;
+      this.#closing = this.#piscina.close();
+      for (const wake of this.#waiters.splice(0)) wake();
+    }
+    return this.#closing;
+  }
+
+  async #run(task: TokenizeTask, signal: AbortSignal | undefined): Promise<TokenizeOutput> {
+    let reply: TokenizeReply;
+    try {
+      reply = await this.#piscina.run(task, { signal: signal ?? null });
+    } catch (error) {
+      throw translatePiscinaError(error, signal);
+    }
+    if (!reply.ok) throw deserializeError(reply.error);
+    return reply.output;
+  }
+
+  async #acquire(signal: AbortSignal | undefined): Promise<void> {
+    while (true) {
+      this.#assertOpen();
+      if (signal?.aborted === true) throw cancelled(signal);
+      if (this.#inFlight < this.maxInFlight) {
+        this.#inFlight += 1;
+        return;
+      }
+      await this.#slotFreed(signal);
+    }
+  }
+
+  #slotFreed(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        signal?.removeEventListener('abort', wake);
+        this.#waiters = this.#waiters.filter((w) => w !== wake);
+        resolve();
+      };
+      this.#waiters.push(wake);
+      signal?.addEventListener('abort', wake, { once: true });
+    });
+  }
+
+  #release(): void {
+    this.#inFlight -= 1;
+    this.#waiters.shift()?.();
+  }
+
+  #assertOpen(): void {
+    if (this.#closedBecause !== undefined) {
+      throw new AutomatError(
+        ErrorCodes.CANCELLED,
+        `tokenize batch sent to a closed ingest pool (${this.#closedBecause})`,
+      );
+    }
+  }
+}
+
+function positive(field: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new AutomatError(
+      ErrorCodes.CONFIG_INVALID,
+      `ingest pool ${field} must be a positive integer, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+function cancelled(signal: AbortSignal): AutomatError {
+  return new AutomatError(ErrorCodes.CANCELLED, 'ingest cancelled', { cause: signal.reason });
+}
+
+/** The one place piscina's errors become Automat0 errors. */
+function translatePiscinaError(error: unknown, signal: AbortSignal | undefined): AutomatError {
+  if (signal?.aborted === true) return cancelled(signal);
+  if (error instanceof AutomatError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new AutomatError(ErrorCodes.INTERNAL, `ingest thread failed: ${message}`, {
+    cause: error,
+  });
+}

@@ -1,0 +1,141 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { AutomatError, ErrorCodes } from '../errors/index.js';
+import { createHfTokenizer, type HfTokenizer } from './hf-tokenizer.js';
+
+/** Where a tokenizer lives on disk; plain strings so it can be posted to worker threads. */
+export interface TokenizerFiles {
+  tokenizerPath: string;
+  /** tokenizer_config.json beside it, or null when there is none. */
+  configPath: string | null;
+}
+
+/** A tokenizer ready to encode, with the facts the shard manifest records about it. */
+export interface LoadedTokenizer {
+  ref: string;
+  files: TokenizerFiles;
+  /** sha256 of the tokenizer.json bytes. */
+  sha256: string;
+  /** sha256 of the tokenizer_config.json bytes, or null without one. */
+  configSha256: string | null;
+  /** Highest token id + 1, added tokens included. */
+  vocabSize: number;
+  /**
+   * Id written into padded positions: the config's `pad_token`, else the unknown token, else the
+   * end-of-sequence token, else 0. llama2 has no pad token, so it pads with `<unk>` (id 0), which
+   * its byte-fallback model never emits for real text.
+   */
+  padId: number;
+  /** End-of-sequence id (`eos_token`, `</s>`, `<|endoftext|>`), or null when there is none. */
+  eosId: number | null;
+  /**
+   * True when no vocabulary entry contains a space marker (` `, `▁`, `Ġ`) after another
+   * character. Tokens then never span the boundary between a word and the space after it, so a
+   * text cut there encodes to an exact prefix of the full text's ids.
+   */
+  wordBounded: boolean;
+  encoder: HfTokenizer;
+}
+
+/** Reads, hashes and builds a tokenizer. Any failure is TOKENIZER_INVALID naming `ref`. */
+export async function openTokenizer(ref: string, files: TokenizerFiles): Promise<LoadedTokenizer> {
+  const json = await readTokenizerFile(ref, files.tokenizerPath);
+  const config = files.configPath === null ? null : await readTokenizerFile(ref, files.configPath);
+  let encoder: HfTokenizer;
+  try {
+    encoder = createHfTokenizer(json.value, config?.value ?? {});
+  } catch (error) {
+    throw invalid(ref, `${files.tokenizerPath} is not a usable tokenizer.json: ${String(error)}`, error);
+  }
+  const vocab = encoder.get_vocab(true);
+  if (vocab.size === 0) throw invalid(ref, `${files.tokenizerPath} has an empty vocabulary`);
+  // Special-token names come from the config; the unknown token may also sit in the model.
+  const settings = { model: json.value.model, ...config?.value };
+  return {
+    ref,
+    files,
+    sha256: json.sha256,
+    configSha256: config?.sha256 ?? null,
+    vocabSize: maxId(vocab.values()) + 1,
+    padId: pickPadId(encoder, settings),
+    eosId: pickEosId(encoder, settings),
+    wordBounded: isWordBounded(vocab.keys()),
+    encoder,
+  };
+}
+
+interface ParsedFile {
+  value: Record<string, unknown>;
+  sha256: string;
+}
+
+async function readTokenizerFile(ref: string, path: string): Promise<ParsedFile> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    throw invalid(ref, `cannot read ${path}: ${(error as Error).message}`, error);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    throw invalid(ref, `${path} is not valid JSON: ${(error as Error).message}`, error);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalid(ref, `${path} must hold a JSON object`);
+  }
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  return { value: value as Record<string, unknown>, sha256 };
+}
+
+function invalid(ref: string, reason: string, cause?: unknown): AutomatError {
+  return new AutomatError(ErrorCodes.TOKENIZER_INVALID, `tokenizer_ref "${ref}": ${reason}`, {
+    cause,
+  });
+}
+
+/** Special tokens appear in tokenizer_config.json either as a string or as `{content}`. */
+function tokenName(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (value !== null && typeof value === 'object' && 'content' in value) {
+    const content = (value as { content: unknown }).content;
+    return typeof content === 'string' ? content : undefined;
+  }
+  return undefined;
+}
+
+function idOf(encoder: HfTokenizer, names: unknown[]): number | undefined {
+  for (const name of names) {
+    const token = tokenName(name);
+    const id = token === undefined ? undefined : encoder.token_to_id(token);
+    if (id !== undefined) return id;
+  }
+  return undefined;
+}
+
+function pickEosId(encoder: HfTokenizer, settings: Record<string, unknown>): number | null {
+  return idOf(encoder, [settings.eos_token, '</s>', '<|endoftext|>', '<eos>']) ?? null;
+}
+
+function pickPadId(encoder: HfTokenizer, settings: Record<string, unknown>): number {
+  const model = settings.model as { unk_token?: unknown } | undefined;
+  const unk = [settings.unk_token, model?.unk_token, '<unk>', '[UNK]'];
+  return idOf(encoder, [settings.pad_token]) ?? idOf(encoder, unk) ?? pickEosId(encoder, settings) ?? 0;
+}
+
+function maxId(ids: Iterable<number>): number {
+  let max = -1;
+  for (const id of ids) if (id > max) max = id;
+  return max;
+}
+
+// A space as tokenizers spell it: itself, sentencepiece's ▁ or byte-level BPE's Ġ.
+const WORD_MARKER_INSIDE = /[^ \u2581\u0120][ \u2581\u0120]/u;
+
+function isWordBounded(tokens: Iterable<string>): boolean {
+  for (const token of tokens) {
+    if (WORD_MARKER_INSIDE.test(token)) return false;
+  }
+  return true;
+}

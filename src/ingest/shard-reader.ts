@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { AutomatError, ErrorCodes } from '../errors/index.js';
+import { SHARD_FORMAT, type ShardFile, type ShardManifest, type ShardSplit } from './shard-manifest.js';
+
+/** One split's arrays as read from disk. */
+export interface ShardSplitData {
+  rows: number;
+  tokens: Int32Array;
+  labels?: Int32Array;
+  lengths?: Int32Array;
+}
+
+export interface LoadedShards {
+  manifest: ShardManifest;
+  train: ShardSplitData;
+  validation: ShardSplitData;
+}
+
+/**
+ * Reads a manifest and its shards, checking every file's size, shape and sha256. Anything that
+ * does not match is SHARD_CORRUPT naming the file.
+ */
+export async function readShards(manifestPath: string): Promise<LoadedShards> {
+  const manifest = await readManifest(manifestPath);
+  const dir = dirname(manifestPath);
+  return {
+    manifest,
+    train: await readSplit(dir, manifest.splits.train),
+    validation: await readSplit(dir, manifest.splits.validation),
+  };
+}
+
+/** Parses manifest.json and checks its format; SHARD_CORRUPT when it is unreadable or foreign. */
+export async function readManifest(manifestPath: string): Promise<ShardManifest> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(manifestPath, 'utf8'));
+  } catch (error) {
+    throw corrupt(`${manifestPath} cannot be read as JSON: ${(error as Error).message}`, error);
+  }
+  const manifest = value as Partial<ShardManifest> | null;
+  if (manifest?.format !== SHARD_FORMAT) {
+    throw corrupt(`${manifestPath}: format must be "${SHARD_FORMAT}", got ${JSON.stringify(manifest?.format)}`);
+  }
+  if (manifest.splits?.train?.tokens === undefined || manifest.splits.validation?.tokens === undefined) {
+    throw corrupt(`${manifestPath}: splits.train.tokens and splits.validation.tokens are required`);
+  }
+  return manifest as ShardManifest;
+}
+
+/**
+ * A cheap check for a cache hit: every file listed exists with the listed size. Returns the first
+ * problem, or null. Contents are verified by `readShards` when a worker loads them.
+ */
+export async function findShardProblem(dir: string, manifest: ShardManifest): Promise<string | null> {
+  for (const file of listFiles(manifest)) {
+    const path = join(dir, file.file);
+    const size = await stat(path).then((s) => s.size, () => null);
+    if (size === null) return `${path} is missing`;
+    if (size !== file.bytes) return `${path} holds ${size} bytes; manifest says ${file.bytes}`;
+  }
+  return null;
+}
+
+function listFiles(manifest: ShardManifest): ShardFile[] {
+  return [manifest.splits.train, manifest.splits.validation].flatMap((split) =>
+    [split.tokens, split.labels, split.lengths].filter((f): f is ShardFile => f !== undefined),
+  );
+}
+
+async function readSplit(dir: string, split: ShardSplit): Promise<ShardSplitData> {
+  const data: ShardSplitData = { rows: split.rows, tokens: await readArray(dir, split.tokens) };
+  if (split.labels !== undefined) data.labels = await readArray(dir, split.labels);
+  if (split.lengths !== undefined) data.lengths = await readArray(dir, split.lengths);
+  return data;
+}
+
+async function readArray(dir: string, file: ShardFile): Promise<Int32Array> {
+  const path = join(dir, file.file);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    throw corrupt(`${path} cannot be read: ${(error as Error).message}`, error);
+  }
+  const expected = file.shape.reduce((a, b) => a * b, 1) * Int32Array.BYTES_PER_ELEMENT;
+  if (bytes.byteLength !== file.bytes || bytes.byteLength !== expected) {
+    throw corrupt(
+      `${path} holds ${bytes.byteLength} bytes; expected ${file.bytes} for shape [${file.shape.join(', ')}]`,
+    );
+  }
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (sha256 !== file.sha256) {
+    throw corrupt(`${path} has sha256 ${sha256}; manifest says ${file.sha256}`);
+  }
+  const count = bytes.byteLength / Int32Array.BYTES_PER_ELEMENT;
+  if (bytes.byteOffset % Int32Array.BYTES_PER_ELEMENT === 0) {
+    return new Int32Array(bytes.buffer, bytes.byteOffset, count);
+  }
+  // Node may hand back a slice of a shared pool at an offset an Int32Array cannot start at.
+  const copy = new Int32Array(count);
+  new Uint8Array(copy.buffer).set(bytes);
+  return copy;
+}
+
+function corrupt(message: string, cause?: unknown): AutomatError {
+  return new AutomatError(ErrorCodes.SHARD_CORRUPT, message, { cause });
+}

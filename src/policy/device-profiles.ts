@@ -1,0 +1,67 @@
+import { availableParallelism } from 'node:os';
+import { AutomatError, ErrorCodes } from '../errors/index.js';
+
+/** What a device profile tells the executor about where trials run. */
+export interface DeviceProfile {
+  name: string;
+  /** Trials this executor runs at once on such a device. */
+  concurrency: number;
+  /** Memory a worker may use, in MiB (the worker's heap limit on CPU). */
+  memoryMiB: number;
+  /** The execution provider a worker should ask its runtime for. */
+  executionProvider: 'cpu' | 'wasm' | 'cuda';
+  /** Tokens (batch × seq_len) per step that fit at embed_dim 128; scaled for other sizes. */
+  tokensPerBatchAt128: number;
+}
+
+/**
+ * The known profiles. GPU profiles describe where a GPU-capable worker would run; the reference
+ * worker shipped here trains on CPU (tfjs WebAssembly) whatever the profile asks.
+ */
+export const DEVICE_PROFILES: Readonly<Record<string, DeviceProfile>> = {
+  cpu: {
+    name: 'cpu',
+    concurrency: Math.max(1, availableParallelism()),
+    memoryMiB: 4096,
+    executionProvider: 'wasm',
+    tokensPerBatchAt128: 32 * 256,
+  },
+  't4-16gb': {
+    name: 't4-16gb',
+    concurrency: 1,
+    memoryMiB: 15 * 1024,
+    executionProvider: 'cuda',
+    tokensPerBatchAt128: 256 * 256,
+  },
+  'a100-80gb': {
+    name: 'a100-80gb',
+    concurrency: 4,
+    memoryMiB: 78 * 1024,
+    executionProvider: 'cuda',
+    tokensPerBatchAt128: 1024 * 256,
+  },
+  h200: {
+    name: 'h200',
+    concurrency: 6,
+    memoryMiB: 139 * 1024,
+    executionProvider: 'cuda',
+    tokensPerBatchAt128: 2048 * 256,
+  },
+};
+
+export function resolveDeviceProfile(name: string): DeviceProfile {
+  const profile = DEVICE_PROFILES[name];
+  if (profile) return profile;
+  const known = Object.keys(DEVICE_PROFILES).join(', ');
+  throw new AutomatError(
+    ErrorCodes.UNKNOWN_REFERENCE,
+    `trial.device_profile must be one of ${known}, got ${JSON.stringify(name)}`,
+  );
+}
+
+/** The initial batch for a profile: a power of two that keeps tokens per step near the budget. */
+export function initialBatchSize(profile: DeviceProfile, seqLen: number, embedDim: number): number {
+  const tokens = (profile.tokensPerBatchAt128 * 128) / Math.max(embedDim, 1);
+  const rows = Math.max(1, Math.floor(tokens / seqLen));
+  return 2 ** Math.floor(Math.log2(rows));
+}

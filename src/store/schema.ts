@@ -1,0 +1,99 @@
+/**
+ * The one schema of the trial store, as ordered migrations in SQL that PostgreSQL and SQLite both
+ * run unchanged. Portability rules: only TEXT, INTEGER, BIGINT and DOUBLE PRECISION columns; JSON
+ * is stored as TEXT; timestamps are ISO 8601 TEXT, which sorts chronologically when every writer
+ * uses UTC (`toISOString()`); no serial columns, so ordering keys are computed by the store.
+ *
+ * A published migration never changes: add a new one at the end with the next version.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  /** Run in order inside one transaction; one statement per entry, without parameters. */
+  statements: readonly string[];
+}
+
+/** Records which migrations ran; created before any migration, outside the numbered list. */
+export const CREATE_MIGRATIONS_TABLE = `
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  applied_at TEXT NOT NULL
+)`;
+
+export const SELECT_APPLIED_VERSIONS = 'SELECT version FROM schema_migrations ORDER BY version';
+
+export const INSERT_APPLIED_VERSION =
+  'INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)';
+
+const initialSchema: Migration = {
+  version: 1,
+  name: 'initial trial store',
+  statements: [
+    // transition_count numbers the rows of trial_transitions; updating it also locks the trial
+    // row in PostgreSQL, so two writers cannot interleave moves of one trial.
+    `CREATE TABLE trials (
+      trial_id TEXT PRIMARY KEY,
+      spec_json TEXT NOT NULL,
+      state TEXT NOT NULL,
+      stop_reason TEXT,
+      attempt INTEGER NOT NULL,
+      best_metric_json TEXT,
+      best_checkpoint_uri TEXT,
+      error_json TEXT,
+      transition_count INTEGER NOT NULL,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL
+    )`,
+    `CREATE TABLE trial_transitions (
+      trial_id TEXT NOT NULL REFERENCES trials (trial_id),
+      position INTEGER NOT NULL,
+      from_state TEXT,
+      to_state TEXT NOT NULL,
+      reason TEXT NOT NULL,
+      stop_reason TEXT,
+      error_json TEXT,
+      attempt INTEGER NOT NULL,
+      at TEXT NOT NULL,
+      PRIMARY KEY (trial_id, position)
+    )`,
+    // "primary" is a reserved word in SQL, hence primary_value.
+    `CREATE TABLE epoch_metrics (
+      trial_id TEXT NOT NULL REFERENCES trials (trial_id),
+      attempt INTEGER NOT NULL,
+      epoch INTEGER NOT NULL,
+      primary_value DOUBLE PRECISION,
+      metrics_json TEXT NOT NULL,
+      duration_ms DOUBLE PRECISION NOT NULL,
+      recorded_at TEXT NOT NULL,
+      PRIMARY KEY (trial_id, attempt, epoch)
+    )`,
+    `CREATE TABLE checkpoints (
+      trial_id TEXT NOT NULL REFERENCES trials (trial_id),
+      attempt INTEGER NOT NULL,
+      epoch INTEGER NOT NULL,
+      uri TEXT NOT NULL,
+      bytes BIGINT NOT NULL,
+      recorded_at TEXT NOT NULL,
+      PRIMARY KEY (trial_id, attempt, epoch)
+    )`,
+    // The future outbox: published_at stays null until the message reached the bus.
+    `CREATE TABLE trial_messages (
+      trial_id TEXT NOT NULL REFERENCES trials (trial_id),
+      seq BIGINT NOT NULL,
+      type TEXT NOT NULL,
+      payload_json TEXT NOT NULL,
+      recorded_at TEXT NOT NULL,
+      published_at TEXT,
+      PRIMARY KEY (trial_id, seq)
+    )`,
+  ],
+};
+
+/** Every migration, in the order it must run. */
+export const MIGRATIONS: readonly Migration[] = [initialSchema];
+
+/** The migrations not yet in `applied`, in order. */
+export function pendingMigrations(applied: ReadonlySet<number>): Migration[] {
+  return MIGRATIONS.filter((m) => !applied.has(m.version));
+}

@@ -1,0 +1,268 @@
+import { systemClock, type Clock } from '../clock/clock.js';
+import type { TrialSpec } from '../contracts/index.js';
+import { ErrorCodes, serializeError } from '../errors/index.js';
+import type { Logger } from '../log/logger.js';
+import {
+  CREATE_MIGRATIONS_TABLE,
+  INSERT_APPLIED_VERSION,
+  MIGRATIONS,
+  SELECT_APPLIED_VERSIONS,
+  pendingMigrations,
+} from './schema.js';
+import type { SqlDriver, SqlExecutor } from './sql-driver.js';
+import { StoreError, toStoreError } from './store-errors.js';
+import { TrialStoreQueries as Q } from './trial-store-queries.js';
+import {
+  finiteOrNull,
+  toCheckpointRecord,
+  toEpochRecord,
+  toJson,
+  toJsonOrNull,
+  toStoredMessage,
+  toStoredTransition,
+  toTrialRecord,
+  type CheckpointRow,
+  type EpochRow,
+  type MessageRow,
+  type TransitionRow,
+  type TrialRow,
+} from './trial-store-rows.js';
+import type {
+  CheckpointRecord,
+  EpochRecord,
+  ResultInput,
+  StoredMessage,
+  TransitionInput,
+  StoredTransition,
+  TrialRecord,
+  TrialStore,
+} from './trial-store.js';
+
+/**
+ * The trial store over any {@link SqlDriver}: the SQL, the row mapping and the error translation
+ * live here once, and the Postgres and SQLite stores only supply a driver.
+ */
+export class SqlTrialStore implements TrialStore {
+  readonly #driver: SqlDriver;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  #closing: Promise<void> | undefined;
+  #closedBy: Error | undefined;
+
+  constructor(driver: SqlDriver, logger: Logger, clock: Clock = systemClock) {
+    this.#driver = driver;
+    this.#log = logger;
+    this.#clock = clock;
+  }
+
+  migrate(): Promise<void> {
+    return this.#run('migrate', () => this.#driver.migrationTransaction((tx) => this.#migrate(tx)));
+  }
+
+  createTrial(spec: TrialSpec, at: string): Promise<{ created: boolean }> {
+    return this.#run('createTrial', async () => {
+      const inserted = await this.#driver.execute(Q.insertTrial, [spec.trial_id, toJson(spec), at]);
+      if (inserted === 0) this.#log.debug('trial already stored', { trialId: spec.trial_id });
+      return { created: inserted === 1 };
+    });
+  }
+
+  recordTransition(t: TransitionInput): Promise<void> {
+    return this.#run('recordTransition', () =>
+      this.#driver.transaction(async (tx) => {
+        const { position, attempt } = await this.#advance(tx, t);
+        await tx.execute(Q.insertTransition, [
+          t.trialId,
+          position,
+          t.from,
+          t.to,
+          t.reason,
+          t.stopReason ?? null,
+          toJsonOrNull(t.error),
+          attempt,
+          t.at,
+        ]);
+      }),
+    );
+  }
+
+  recordMessage(m: StoredMessage): Promise<{ recorded: boolean }> {
+    return this.#run('recordMessage', async () => {
+      const params = [m.trialId, m.seq, m.type, toJson(m.payload), m.recordedAt];
+      const inserted = await this.#driver.execute(Q.insertMessage, params);
+      if (inserted === 0) {
+        this.#log.debug('duplicate message ignored', { trialId: m.trialId, seq: m.seq });
+      }
+      return { recorded: inserted === 1 };
+    });
+  }
+
+  recordEpoch(e: EpochRecord): Promise<void> {
+    return this.#run('recordEpoch', async () => {
+      await this.#driver.execute(Q.upsertEpoch, [
+        e.trialId,
+        e.attempt,
+        e.epoch,
+        finiteOrNull(e.primary),
+        toJson(e.metrics),
+        e.durationMs,
+        e.recordedAt,
+      ]);
+    });
+  }
+
+  recordCheckpoint(c: CheckpointRecord): Promise<void> {
+    return this.#run('recordCheckpoint', async () => {
+      const params = [c.trialId, c.attempt, c.epoch, c.uri, c.bytes, c.recordedAt];
+      await this.#driver.execute(Q.upsertCheckpoint, params);
+    });
+  }
+
+  recordResult(r: ResultInput): Promise<void> {
+    return this.#run('recordResult', async () => {
+      const params = [r.trialId, toJsonOrNull(r.bestMetric), r.bestCheckpointUri, r.at];
+      const updated = await this.#driver.execute(Q.updateResult, params);
+      if (updated === 0) throw this.#unknownTrial('recordResult', r.trialId);
+    });
+  }
+
+  getTrial(trialId: string): Promise<TrialRecord | undefined> {
+    return this.#run('getTrial', async () => {
+      const [row] = await this.#driver.query<TrialRow>(Q.selectTrial, [trialId]);
+      return row === undefined ? undefined : toTrialRecord(row);
+    });
+  }
+
+  listEpochs(trialId: string): Promise<EpochRecord[]> {
+    return this.#run('listEpochs', async () => {
+      const rows = await this.#driver.query<EpochRow>(Q.selectEpochs, [trialId]);
+      return rows.map(toEpochRecord);
+    });
+  }
+
+  listCheckpoints(trialId: string): Promise<CheckpointRecord[]> {
+    return this.#run('listCheckpoints', async () => {
+      const rows = await this.#driver.query<CheckpointRow>(Q.selectCheckpoints, [trialId]);
+      return rows.map(toCheckpointRecord);
+    });
+  }
+
+  listMessages(trialId: string): Promise<StoredMessage[]> {
+    return this.#run('listMessages', async () => {
+      const rows = await this.#driver.query<MessageRow>(Q.selectMessages, [trialId]);
+      return rows.map(toStoredMessage);
+    });
+  }
+
+  listTransitions(trialId: string): Promise<StoredTransition[]> {
+    return this.#run('listTransitions', async () => {
+      const rows = await this.#driver.query<TransitionRow>(Q.selectTransitions, [trialId]);
+      return rows.map(toStoredTransition);
+    });
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    // Kept as the cause of later "store was closed" errors: its stack shows who closed it.
+    this.#closedBy = new Error(`${this.#driver.name} trial store closed`);
+    try {
+      await this.#driver.close();
+      this.#log.info('trial store closed', { backend: this.#driver.name });
+    } catch (error) {
+      const storeError = toStoreError(error, 'close');
+      this.#log.error('trial store close failed', {
+        backend: this.#driver.name,
+        error: serializeError(storeError),
+      });
+      throw storeError;
+    }
+  }
+
+  /** Runs one operation: refuses it after close() and translates whatever it throws. */
+  async #run<T>(operation: string, body: () => Promise<T>): Promise<T> {
+    if (this.#closedBy !== undefined) {
+      throw new StoreError(
+        ErrorCodes.STORE_UNAVAILABLE,
+        `trial store ${operation} failed: the store was closed`,
+        operation,
+        undefined,
+        { cause: this.#closedBy },
+      );
+    }
+    try {
+      return await body();
+    } catch (error) {
+      throw toStoreError(error, operation);
+    }
+  }
+
+  async #migrate(tx: SqlExecutor): Promise<void> {
+    await tx.execute(CREATE_MIGRATIONS_TABLE);
+    const rows = await tx.query<{ version: number | string }>(SELECT_APPLIED_VERSIONS);
+    const applied = new Set(rows.map((r) => Number(r.version)));
+    const newest = MIGRATIONS.at(-1)?.version ?? 0;
+    const unknown = [...applied].filter((v) => v > newest);
+    if (unknown.length > 0) {
+      this.#log.warn('database schema is newer than this build', { unknown, newest });
+    }
+    for (const migration of pendingMigrations(applied)) {
+      for (const statement of migration.statements) await tx.execute(statement);
+      const at = new Date(this.#clock.now()).toISOString();
+      await tx.execute(INSERT_APPLIED_VERSION, [migration.version, migration.name, at]);
+      this.#log.info('store migration applied', {
+        backend: this.#driver.name,
+        version: migration.version,
+        name: migration.name,
+      });
+    }
+  }
+
+  /** Moves the trial row; returns the new transition position and the attempt after the move. */
+  async #advance(
+    tx: SqlExecutor,
+    t: TransitionInput,
+  ): Promise<{ position: number; attempt: number }> {
+    const [advanced] = await tx.query<{ transition_count: number; attempt: number }>(
+      Q.advanceTrial,
+      [
+        t.trialId,
+        t.from,
+        t.to,
+        t.stopReason ?? null,
+        toJsonOrNull(t.error),
+        t.attempt ?? null,
+        t.at,
+      ],
+    );
+    if (advanced !== undefined) {
+      return { position: Number(advanced.transition_count), attempt: Number(advanced.attempt) };
+    }
+
+    const [current] = await tx.query<{ state: string; transition_count: number }>(
+      Q.selectTrialState,
+      [t.trialId],
+    );
+    if (current === undefined) throw this.#unknownTrial('recordTransition', t.trialId);
+    const note = Number(current.transition_count) === 0 ? ' with no move recorded yet' : '';
+    throw new StoreError(
+      ErrorCodes.STORE_CONFLICT,
+      `trial store recordTransition failed: trial "${t.trialId}" is in state ${current.state}` +
+        `${note}, not ${t.from ?? 'null'}, so it cannot move to ${t.to}`,
+      'recordTransition',
+      undefined,
+    );
+  }
+
+  #unknownTrial(operation: string, trialId: string): StoreError {
+    return new StoreError(
+      ErrorCodes.STORE_CONFLICT,
+      `trial store ${operation} failed: trial "${trialId}" is not stored (call createTrial first)`,
+      operation,
+      undefined,
+    );
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Every statement the trial store runs after migration, written once with PostgreSQL's `$1`
+ * placeholders. SQLite reads `$1` as a parameter named "1", which the SQLite driver binds by
+ * name, so the text runs unchanged on both. `ON CONFLICT` and `RETURNING` need SQLite 3.35 or
+ * later; better-sqlite3 12 bundles a newer one.
+ */
+export const TrialStoreQueries = {
+  insertTrial: `
+    INSERT INTO trials (trial_id, spec_json, state, stop_reason, attempt, best_metric_json,
+      best_checkpoint_uri, error_json, transition_count, created_at, updated_at)
+    VALUES ($1, $2, 'queued', NULL, 1, NULL, NULL, NULL, 0, $3, $3)
+    ON CONFLICT (trial_id) DO NOTHING`,
+
+  // The guard on from_state makes a stale writer change nothing; the caller then tells "unknown
+  // trial" from "state moved on" with selectTrialState.
+  advanceTrial: `
+    UPDATE trials
+    SET state = $3,
+      stop_reason = COALESCE($4, stop_reason),
+      error_json = COALESCE($5, error_json),
+      attempt = COALESCE($6, attempt),
+      transition_count = transition_count + 1,
+      updated_at = $7
+    WHERE trial_id = $1
+      AND ((CAST($2 AS TEXT) IS NULL AND transition_count = 0) OR state = $2)
+    RETURNING transition_count, attempt`,
+
+  selectTrialState: 'SELECT state, transition_count FROM trials WHERE trial_id = $1',
+
+  insertTransition: `
+    INSERT INTO trial_transitions (trial_id, position, from_state, to_state, reason, stop_reason,
+      error_json, attempt, at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+
+  insertMessage: `
+    INSERT INTO trial_messages (trial_id, seq, type, payload_json, recorded_at, published_at)
+    VALUES ($1, $2, $3, $4, $5, NULL)
+    ON CONFLICT (trial_id, seq) DO NOTHING`,
+
+  upsertEpoch: `
+    INSERT INTO epoch_metrics (trial_id, attempt, epoch, primary_value, metrics_json, duration_ms,
+      recorded_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
+    ON CONFLICT (trial_id, attempt, epoch) DO UPDATE SET
+      primary_value = excluded.primary_value,
+      metrics_json = excluded.metrics_json,
+      duration_ms = excluded.duration_ms,
+      recorded_at = excluded.recorded_at`,
+
+  upsertCheckpoint: `
+    INSERT INTO checkpoints (trial_id, attempt, epoch, uri, bytes, recorded_at)
+    VALUES ($1, $2, $3, $4, $5, $6)
+    ON CONFLICT (trial_id, attempt, epoch) DO UPDATE SET
+      uri = excluded.uri,
+      bytes = excluded.bytes,
+      recorded_at = excluded.recorded_at`,
+
+  updateResult: `
+    UPDATE trials SET best_metric_json = $2, best_checkpoint_uri = $3, updated_at = $4
+    WHERE trial_id = $1`,
+
+  selectTrial: `
+    SELECT trial_id, spec_json, state, stop_reason, attempt, best_metric_json, best_checkpoint_uri,
+      error_json, created_at, updated_at
+    FROM trials WHERE trial_id = $1`,
+
+  selectEpochs: `
+    SELECT trial_id, attempt, epoch, primary_value, metrics_json, duration_ms, recorded_at
+    FROM epoch_metrics WHERE trial_id = $1 ORDER BY attempt, epoch`,
+
+  selectCheckpoints: `
+    SELECT trial_id, attempt, epoch, uri, bytes, recorded_at
+    FROM checkpoints WHERE trial_id = $1 ORDER BY attempt, epoch`,
+
+  selectMessages: `
+    SELECT trial_id, seq, type, payload_json, recorded_at
+    FROM trial_messages WHERE trial_id = $1 ORDER BY seq`,
+
+  selectTransitions: `
+    SELECT from_state, to_state, reason, stop_reason, error_json, attempt, at
+    FROM trial_transitions WHERE trial_id = $1 ORDER BY position`,
+} as const;

@@ -1,0 +1,147 @@
+import type {
+  BestMetricValue,
+  StopReasonName,
+  TrialSpec,
+  TrialStateName,
+} from '../contracts/index.js';
+import type { SerializedError } from '../errors/index.js';
+import type {
+  CheckpointRecord,
+  EpochRecord,
+  StoredMessage,
+  StoredTransition,
+  TrialRecord,
+} from './trial-store.js';
+
+/**
+ * Rows as the drivers return them, and their conversion to records. Both databases give TEXT and
+ * DOUBLE PRECISION as strings and numbers; PostgreSQL gives BIGINT as a string (it may not fit
+ * a double), SQLite as a number, so integer columns go through Number() here.
+ */
+export interface TrialRow {
+  trial_id: string;
+  spec_json: string;
+  state: string;
+  stop_reason: string | null;
+  attempt: number | string;
+  best_metric_json: string | null;
+  best_checkpoint_uri: string | null;
+  error_json: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface EpochRow {
+  trial_id: string;
+  attempt: number | string;
+  epoch: number | string;
+  primary_value: number | null;
+  metrics_json: string;
+  duration_ms: number;
+  recorded_at: string;
+}
+
+export interface CheckpointRow {
+  trial_id: string;
+  attempt: number | string;
+  epoch: number | string;
+  uri: string;
+  bytes: number | string;
+  recorded_at: string;
+}
+
+export interface MessageRow {
+  trial_id: string;
+  seq: number | string;
+  type: string;
+  payload_json: string;
+  recorded_at: string;
+}
+
+export interface TransitionRow {
+  from_state: string | null;
+  to_state: string;
+  reason: string;
+  stop_reason: string | null;
+  error_json: string | null;
+  attempt: number | string;
+  at: string;
+}
+
+/** NaN and ±Infinity have no JSON or portable SQL form; the store keeps them as null. */
+export function finiteOrNull(value: number | null | undefined): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+/** JSON text of `value`; `JSON.stringify` already writes NaN and infinities as null. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value ?? null);
+}
+
+export function toJsonOrNull(value: unknown): string | null {
+  return value == null ? null : JSON.stringify(value);
+}
+
+function fromJsonOrNull<T>(text: string | null): T | null {
+  return text == null ? null : (JSON.parse(text) as T);
+}
+
+export function toTrialRecord(row: TrialRow): TrialRecord {
+  return {
+    trialId: row.trial_id,
+    spec: JSON.parse(row.spec_json) as TrialSpec,
+    state: row.state as TrialStateName,
+    stopReason: row.stop_reason as StopReasonName | null,
+    attempt: Number(row.attempt),
+    bestMetric: fromJsonOrNull<BestMetricValue>(row.best_metric_json),
+    bestCheckpointUri: row.best_checkpoint_uri,
+    error: fromJsonOrNull<SerializedError>(row.error_json),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function toEpochRecord(row: EpochRow): EpochRecord {
+  return {
+    trialId: row.trial_id,
+    attempt: Number(row.attempt),
+    epoch: Number(row.epoch),
+    primary: row.primary_value,
+    metrics: JSON.parse(row.metrics_json) as Record<string, number | null>,
+    durationMs: row.duration_ms,
+    recordedAt: row.recorded_at,
+  };
+}
+
+export function toCheckpointRecord(row: CheckpointRow): CheckpointRecord {
+  return {
+    trialId: row.trial_id,
+    attempt: Number(row.attempt),
+    epoch: Number(row.epoch),
+    uri: row.uri,
+    bytes: Number(row.bytes),
+    recordedAt: row.recorded_at,
+  };
+}
+
+export function toStoredMessage(row: MessageRow): StoredMessage {
+  return {
+    trialId: row.trial_id,
+    seq: Number(row.seq),
+    type: row.type,
+    payload: JSON.parse(row.payload_json) as unknown,
+    recordedAt: row.recorded_at,
+  };
+}
+
+export function toStoredTransition(row: TransitionRow): StoredTransition {
+  return {
+    from: row.from_state as TrialStateName | null,
+    to: row.to_state as TrialStateName,
+    reason: row.reason,
+    stopReason: row.stop_reason as StopReasonName | null,
+    error: fromJsonOrNull<SerializedError>(row.error_json),
+    attempt: Number(row.attempt),
+    at: row.at,
+  };
+}

@@ -1,0 +1,85 @@
+import { stat } from 'node:fs/promises';
+import type { ModelSettingsValue } from '../contracts/index.js';
+import { AutomatError, ErrorCodes } from '../errors/index.js';
+import { readShards, type ShardSplitData } from '../ingest/shard-reader.js';
+
+/** One split of a classification shard set, checked against the model that trains on it. */
+export interface LabelledSplit {
+  rows: number;
+  seqLen: number;
+  /** Row-major token ids, `rows × seqLen`. */
+  tokens: Int32Array;
+  labels: Int32Array;
+  /** Real (unpadded) tokens per row. */
+  lengths: Int32Array;
+}
+
+export interface TrainingData {
+  tokenizerRef: string;
+  train: LabelledSplit;
+  validation: LabelledSplit;
+}
+
+/**
+ * Reads the shard set at `manifestPath` (sha256 of every file checked by the shard reader) and
+ * verifies it fits `model`: a classification set, the same seq_len, labels below num_labels and
+ * token ids below vocab_size. Mismatches are AUTOMAT_E_DATASET_INVALID naming both values.
+ */
+export async function loadTrainingData(
+  manifestPath: string,
+  model: ModelSettingsValue,
+): Promise<TrainingData> {
+  const found = await stat(manifestPath).then((s) => s.isFile(), () => false);
+  if (!found) {
+    throw new AutomatError(
+      ErrorCodes.DATASET_NOT_FOUND,
+      `dataset_uri ${JSON.stringify(manifestPath)} is not a shard manifest file that exists`,
+    );
+  }
+  const shards = await readShards(manifestPath);
+  const { manifest } = shards;
+  if (manifest.task_type !== 'classification' || model.task_type !== 'classification') {
+    invalid(`the reference worker trains classification only; the shards hold ${manifest.task_type}`);
+  }
+  if (manifest.seq_len !== model.seq_len) {
+    invalid(`shards have seq_len ${manifest.seq_len} but model.seq_len is ${model.seq_len}`);
+  }
+  if (manifest.labels.length > model.num_labels) {
+    invalid(`shards have ${manifest.labels.length} labels but model.num_labels is ${model.num_labels}`);
+  }
+  return {
+    tokenizerRef: manifest.tokenizer.ref,
+    train: labelled('train', shards.train, model),
+    validation: labelled('validation', shards.validation, model),
+  };
+}
+
+function labelled(name: string, split: ShardSplitData, model: ModelSettingsValue): LabelledSplit {
+  const { labels, lengths, tokens, rows } = split;
+  if (labels === undefined || lengths === undefined) {
+    invalid(`splits.${name} has no labels or lengths file`);
+  }
+  const seqLen = model.seq_len;
+  if (tokens.length !== rows * seqLen || labels.length !== rows || lengths.length !== rows) {
+    invalid(`splits.${name} arrays do not hold ${rows} rows of ${seqLen} tokens`);
+  }
+  checkBelow(`splits.${name} label`, labels, model.num_labels);
+  checkBelow(`splits.${name} token id`, tokens, model.vocab_size);
+  return { rows, seqLen, tokens, labels, lengths };
+}
+
+function checkBelow(what: string, values: Int32Array, limit: number): void {
+  let min = 0;
+  let max = -1;
+  for (const value of values) {
+    if (value < min) min = value;
+    if (value > max) max = value;
+  }
+  if (min < 0 || max >= limit) {
+    invalid(`${what}s must lie in [0, ${limit}), found ${min < 0 ? min : max}`);
+  }
+}
+
+function invalid(message: string): never {
+  throw new AutomatError(ErrorCodes.DATASET_INVALID, message);
+}

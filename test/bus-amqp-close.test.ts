@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import amqp from 'amqplib';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AmqpBus } from '../src/bus/amqp-bus.js';
+import { deleteBusTopology } from '../src/bus/assert-bus-topology.js';
+import { heartbeatKey } from '../src/bus/bus.js';
+import { busTopology, busTopologyNames, type BusTopologyNames } from '../src/bus/bus-topology.js';
+import { AutomatError, ErrorCodes } from '../src/errors/index.js';
+import { silentLogger } from '../src/log/logger.js';
+
+const url = process.env.AUTOMAT_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+async function failure(promise: Promise<unknown>): Promise<AutomatError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AutomatError);
+  return error as AutomatError;
+}
+
+describe('AmqpBus close and failures', () => {
+  let names: BusTopologyNames;
+  let bus: AmqpBus;
+
+  beforeEach(async () => {
+    names = busTopologyNames(`automat-test-${randomUUID().slice(0, 8)}`);
+    bus = await AmqpBus.connect({ url, logger: silentLogger, names });
+  });
+
+  afterEach(async () => {
+    await bus.close();
+    const connection = await amqp.connect(url);
+    await deleteBusTopology(await connection.createChannel(), busTopology(names));
+    await connection.close();
+  });
+
+  it('returns the same promise from every close() call', async () => {
+    const first = bus.close();
+    expect(bus.close()).toBe(first);
+    await first;
+    await bus.close();
+  });
+
+  it('waits for unconfirmed publishes before closing', async () => {
+    const published = Array.from({ length: 20 }, (_, seq) =>
+      bus.publish(heartbeatKey('t'), { seq }),
+    );
+    await bus.close();
+    await expect(Promise.all(published)).resolves.toBeDefined();
+  });
+
+  it('names why the bus closed when publishing afterwards', async () => {
+    await bus.close();
+    const error = await failure(bus.publish(heartbeatKey('t'), { seq: 1 }));
+    expect(error.code).toBe(ErrorCodes.BUS_CLOSED);
+    expect(error.message).toMatch(/AmqpBus\.close\(\) was called/);
+    // The cause's stack shows who closed the bus.
+    expect((error.cause as Error).stack).toMatch(/close/);
+    expect((await failure(bus.submit({}))).code).toBe(ErrorCodes.BUS_CLOSED);
+    expect((await failure(bus.subscribe('#', () => undefined))).code).toBe(ErrorCodes.BUS_CLOSED);
+  });
+
+  it('names the broker error that closed the publish channel', async () => {
+    const connection = await amqp.connect(url);
+    await (await connection.createChannel()).deleteExchange(names.exchange);
+    await connection.close();
+
+    const first = await failure(bus.publish(heartbeatKey('t'), { seq: 1 }));
+    expect(first.code).toBe(ErrorCodes.BUS_CLOSED);
+    expect(first.message).toMatch(/404 \(NOT-FOUND\)/);
+
+    const later = await failure(bus.publish(heartbeatKey('t'), { seq: 2 }));
+    expect(later.code).toBe(ErrorCodes.BUS_CLOSED);
+    expect(later.message).toMatch(/publish channel closed at .*NOT_FOUND - no exchange/);
+  });
+
+  it('reports a broker that is not listening as BUS_UNAVAILABLE without the password', async () => {
+    const error = await failure(
+      AmqpBus.connect({ url: 'amqp://guest:s3cret@127.0.0.1:5679', logger: silentLogger }),
+    );
+    expect(error.code).toBe(ErrorCodes.BUS_UNAVAILABLE);
+    expect(error.message).toMatch(/127\.0\.0\.1:5679/);
+    expect(error.message).not.toMatch(/s3cret/);
+  });
+
+  it('reports refused credentials as CONFIG_INVALID', async () => {
+    const error = await failure(
+      AmqpBus.connect({ url: 'amqp://guest:wrong@127.0.0.1:5672', logger: silentLogger, names }),
+    );
+    expect(error.code).toBe(ErrorCodes.CONFIG_INVALID);
+    expect(error.message).toMatch(/403 ACCESS_REFUSED/);
+    expect(error.message).not.toMatch(/:wrong@/);
+  });
+});
+
+describe('AmqpBus when the broker drops the connection', () => {
+  const management = process.env.AUTOMAT_RABBITMQ_MANAGEMENT_URL ?? 'http://127.0.0.1:15672';
+  const auth = `Basic ${Buffer.from('guest:guest').toString('base64')}`;
+
+  async function forceClose(connectionName: string): Promise<void> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const response = await fetch(`${management}/api/connections?columns=name,client_properties`, {
+        headers: { authorization: auth },
+      });
+      const list = (await response.json()) as {
+        name: string;
+        client_properties: { connection_name?: string };
+      }[];
+      const mine = list.find((c) => c.client_properties.connection_name === connectionName);
+      if (mine) {
+        const url = `${management}/api/connections/${encodeURIComponent(mine.name)}`;
+        const headers = { authorization: auth, 'x-reason': 'test kicked the bus' };
+        await fetch(url, { method: 'DELETE', headers });
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`connection ${connectionName} never appeared in the management API`);
+  }
+
+  it('names the broker reason in later errors and still closes cleanly', async () => {
+    const names = busTopologyNames(`automat-test-${randomUUID().slice(0, 8)}`);
+    const connectionName = `automat-test-${randomUUID()}`;
+    const bus = await AmqpBus.connect({ url, logger: silentLogger, names, connectionName });
+    try {
+      await forceClose(connectionName);
+      let error: AutomatError | undefined;
+      for (let attempt = 0; attempt < 100 && !error; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        error = await bus.publish(heartbeatKey('t'), {}).then(
+          () => undefined,
+          (e: AutomatError) => e,
+        );
+      }
+      expect(error?.code).toBe(ErrorCodes.BUS_CLOSED);
+      expect(error?.message).toMatch(/connection closed at .*CONNECTION_FORCED.*test kicked/);
+      await bus.close();
+      await bus.close();
+    } finally {
+      const connection = await amqp.connect(url);
+      await deleteBusTopology(await connection.createChannel(), busTopology(names));
+      await connection.close();
+    }
+  });
+});
