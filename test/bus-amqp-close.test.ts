@@ -84,6 +84,21 @@ describe('AmqpBus close and failures', () => {
     expect(error.message).not.toMatch(/s3cret/);
   });
 
+  it('reports a queue declared differently on the broker as CONFIG_INVALID', async () => {
+    const clash = busTopologyNames(`automat-test-${randomUUID().slice(0, 8)}`);
+    const connection = await amqp.connect(url);
+    const channel = await connection.createChannel();
+    await channel.assertQueue(clash.intakeQueue, { durable: true }); // classic, not quorum
+    try {
+      const error = await failure(AmqpBus.connect({ url, logger: silentLogger, names: clash }));
+      expect(error.code).toBe(ErrorCodes.CONFIG_INVALID);
+      expect(error.message).toMatch(/406 PRECONDITION_FAILED.*inequivalent arg/);
+    } finally {
+      await deleteBusTopology(channel, busTopology(clash));
+      await connection.close();
+    }
+  });
+
   it('reports refused credentials as CONFIG_INVALID', async () => {
     const error = await failure(
       AmqpBus.connect({ url: 'amqp://guest:wrong@127.0.0.1:5672', logger: silentLogger, names }),

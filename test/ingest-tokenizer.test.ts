@@ -80,7 +80,6 @@ describe('loadTokenizer', () => {
 });
 
 describe('encodeHead', () => {
-  // Regression: cutting before "\r" split llama2 tokens such as ";\r" (id 1271).
   it('matches the first ids of the whole text when only a window is encoded', async () => {
     const tokenizer = await loadTokenizer('llama2');
     const sentence = 'Limited offer:  designer\twatches at 90% off!\r\nReply;\r  now, café résumé 😀. ';

@@ -85,6 +85,9 @@ export function s3Client(): S3Client {
     endpoint: process.env.AUTOMAT_S3_ENDPOINT,
     region: process.env.AUTOMAT_S3_REGION ?? 'us-east-1',
     forcePathStyle: true,
+    // radosgw rejects the SDK's default streamed checksums; send them only when required.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
     credentials: {
       accessKeyId: process.env.AUTOMAT_S3_ACCESS_KEY_ID ?? '',
       secretAccessKey: process.env.AUTOMAT_S3_SECRET_ACCESS_KEY ?? '',

@@ -46,8 +46,9 @@ export class S3ArtifactStore implements ArtifactStore {
       region: this.#options.region,
       credentials: this.#options.credentials,
       forcePathStyle: true,
-      // Newer SDKs add CRC checksums to every request by default; S3-compatible servers such as
-      // older Ceph releases reject the trailing-checksum encoding, so only send them when required.
+      // Newer SDKs send a streamed body as aws-chunked with a trailing CRC checksum by default.
+      // Ceph radosgw answered that with 411 MissingContentLength, so checksums go only where S3
+      // requires them.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });

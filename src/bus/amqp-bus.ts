@@ -24,7 +24,7 @@ import type {
   Subscription,
   SubscriptionHandler,
 } from './bus.js';
-import { busTopology, type BusTopologyNames } from './bus-topology.js';
+import { busTopology, type BusTopology, type BusTopologyNames } from './bus-topology.js';
 import { busClosedError, closeReason, type CloseReason } from './close-reason.js';
 import { encodeMessage } from './encode-message.js';
 import { redactUrl } from './redact-url.js';
@@ -56,7 +56,10 @@ export class AmqpBus implements Bus {
   #stopped: CloseReason | undefined;
   #closing: Promise<void> | undefined;
 
-  /** Connects, opens the channels and asserts the topology; fails with BUS_UNAVAILABLE. */
+  /**
+   * Connects, opens the channels and asserts the topology. Fails with BUS_UNAVAILABLE, or with
+   * CONFIG_INVALID when the broker refuses the credentials or holds a different topology.
+   */
   static async connect(options: AmqpBusOptions): Promise<AmqpBus> {
     const resolved = resolveAmqpBusOptions(options);
     const target = redactUrl(resolved.url);
@@ -73,16 +76,20 @@ export class AmqpBus implements Bus {
     }
     const early = (error: Error) => resolved.logger.debug('bus connection error', { error });
     connection.on('error', early);
+    let bus: AmqpBus;
     try {
       const publishing = await connection.createConfirmChannel();
       const consuming = await connection.createChannel();
-      await assertBusTopology(publishing, busTopology(resolved.names, resolved));
       connection.off('error', early);
-      return new AmqpBus(connection, publishing, consuming, resolved);
+      // The constructor attaches the channels' error listeners before the first declaration, so
+      // a refused declaration is recorded rather than thrown from inside amqplib.
+      bus = new AmqpBus(connection, publishing, consuming, resolved);
     } catch (error) {
       await connection.close().catch(() => undefined);
-      throw translateAmqpError(error, { operation: `declare the bus topology on ${target}` });
+      throw translateAmqpError(error, { operation: `open channels on ${target}` });
     }
+    await bus.#declareTopology(busTopology(resolved.names, resolved), target);
+    return bus;
   }
 
   private constructor(
@@ -104,6 +111,18 @@ export class AmqpBus implements Bus {
     });
     this.#watchConnection();
     this.#watchConsumer();
+  }
+
+  async #declareTopology(topology: BusTopology, target: string): Promise<void> {
+    try {
+      await assertBusTopology(this.#publisher.channel, topology);
+    } catch (error) {
+      const translated = translateAmqpError(error, {
+        operation: `declare the bus topology on ${target}`,
+      });
+      await this.close();
+      throw translated;
+    }
     this.#log.info('bus connected', { exchange: this.#names.exchange });
   }
 

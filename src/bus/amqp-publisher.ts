@@ -64,6 +64,11 @@ export class AmqpPublisher {
     });
   }
 
+  /** The channel itself, for declarations; publish through {@link AmqpPublisher.publish}. */
+  get channel(): ConfirmChannel {
+    return this.#channel;
+  }
+
   /** The reason publishing is impossible, or undefined while the channel is open. */
   get closed(): CloseReason | undefined {
     return this.#outranking() ?? this.#closed;

@@ -4,8 +4,7 @@ import { AutomatError, ErrorCodes, type SerializedError } from '../errors/index.
 import type { Logger } from '../log/logger.js';
 import type { WorkerEndpoint } from '../worker-protocol/worker-endpoint.js';
 import { WorkerExitCode, looksLikeOutOfMemory } from '../worker-protocol/worker-exit.js';
-import { Trainer, type TrainerHooks } from './trainer.js';
-import { initWasmBackend } from './wasm-backend.js';
+import type { Trainer, TrainerHooks } from './trainer.js';
 
 export interface WorkerSessionOptions {
   endpoint: WorkerEndpoint;
@@ -16,6 +15,7 @@ export interface WorkerSessionOptions {
 }
 
 type Start = { kind: 'train'; message: TrainMessage } | { kind: 'cancel' };
+type TrainerClass = typeof Trainer;
 
 /**
  * One worker process's conversation with its executor: wait for `control.train`, say hello,
@@ -41,6 +41,7 @@ export class WorkerSession {
 
   /** `signal` aborts the session (the executor is gone); it still tries to send a final. */
   async run(signal: AbortSignal): Promise<number> {
+    const training = preloadTraining();
     void this.#pumpControl();
     let start: Start;
     try {
@@ -52,14 +53,18 @@ export class WorkerSession {
       await this.#sendFinal({ status: 'cancelled', best_metric: noBest('unknown'), epochs_completed: 0 });
       return WorkerExitCode.ok;
     }
-    return this.#train(start.message, signal);
+    return this.#train(start.message, await training, signal);
   }
 
-  async #train(request: TrainMessage, signal: AbortSignal): Promise<number> {
+  async #train(
+    request: TrainMessage,
+    training: TrainerClass | Error,
+    signal: AbortSignal,
+  ): Promise<number> {
     let trainer: Trainer | undefined;
     try {
-      await initWasmBackend();
-      trainer = await Trainer.prepare(request, this.#log);
+      if (training instanceof Error) throw training;
+      trainer = await training.prepare(request, this.#log);
       await this.#endpoint.send({
         type: 'heartbeat.hello',
         actual_batch: trainer.actualBatch,
@@ -178,6 +183,23 @@ export class WorkerSession {
     if (this.#pending) return;
     this.#pending = start;
     this.#started?.(start);
+  }
+}
+
+/**
+ * Loading tfjs takes one to two seconds, so it starts while the worker waits for its train
+ * request, not after. A failure to load is returned, to be reported once a request arrives.
+ */
+async function preloadTraining(): Promise<TrainerClass | Error> {
+  try {
+    const [{ Trainer: trainerClass }, { initWasmBackend }] = await Promise.all([
+      import('./trainer.js'),
+      import('./wasm-backend.js'),
+    ]);
+    await initWasmBackend();
+    return trainerClass;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
   }
 }
 

@@ -1,0 +1,94 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ErrorCodes } from '../src/errors/index.js';
+import { encodeHead } from '../src/ingest/encode-text.js';
+import { IngestPool } from '../src/ingest/ingest-pool.js';
+import type { LoadedTokenizer } from '../src/ingest/loaded-tokenizer.js';
+import type { TokenizeTask } from '../src/ingest/tokenize-task.js';
+import { loadTokenizer } from '../src/ingest/tokenizer-registry.js';
+import { distEntry } from '../src/runtime/dist-path.js';
+
+let pool: IngestPool;
+let tokenizer: LoadedTokenizer;
+
+function task(texts: string[], seqLen = 8): TokenizeTask {
+  return {
+    ref: tokenizer.ref,
+    files: tokenizer.files,
+    sha256: tokenizer.sha256,
+    texts,
+    layout: { kind: 'padded', seqLen, padId: tokenizer.padId },
+  };
+}
+
+beforeEach(async () => {
+  tokenizer = await loadTokenizer('llama2');
+  pool = new IngestPool({ threads: 2, maxInFlight: 2 });
+});
+
+afterEach(async () => {
+  await pool.close();
+});
+
+describe('IngestPool', () => {
+  it('loads the compiled worker module from dist', () => {
+    expect(distEntry('src/ingest/tokenize-task')).toMatch(/dist[\\/]src[\\/]ingest[\\/]tokenize-task\.js$/);
+  });
+
+  it('pads and truncates each text to seq_len on a worker thread', async () => {
+    const long = 'free money '.repeat(20);
+
+    const output = await pool.run(task(['hi', long]));
+
+    const short = encodeHead(tokenizer, 'hi', 8).ids;
+    expect(output.ids).toBeInstanceOf(Int32Array);
+    expect([...output.ids.subarray(0, 8)]).toEqual([...short, ...Array(8 - short.length).fill(0)]);
+    expect([...output.ids.subarray(8)]).toEqual(encodeHead(tokenizer, long, 8).ids);
+    expect([...output.lengths]).toEqual([short.length, 8]);
+    expect(output.truncated).toBe(1);
+  });
+
+  it('packs every id plus end-of-sequence for the ragged layout', async () => {
+    const output = await pool.run({ ...task(['a b', 'c']), layout: { kind: 'ragged', eosId: 2 } });
+
+    expect(output.lengths.length).toBe(2);
+    expect(output.ids.length).toBe((output.lengths[0] as number) + (output.lengths[1] as number));
+    expect(output.ids[(output.lengths[0] as number) - 1]).toBe(2);
+  });
+
+  it('keeps the stable error code of a failure inside a thread', async () => {
+    await expect(pool.run({ ...task(['x']), sha256: 'f'.repeat(64) })).rejects.toMatchObject({
+      code: ErrorCodes.TOKENIZER_INVALID,
+      message: expect.stringContaining('changed on disk'),
+    });
+  });
+
+  it('never has more batches in flight than allowed', async () => {
+    let peak = 0;
+    const results = [];
+    for (let i = 0; i < 8; i += 1) {
+      const batch = await pool.enqueue(task([`text number ${i}`]));
+      peak = Math.max(peak, pool.inFlight);
+      results.push(batch.result);
+    }
+
+    expect((await Promise.all(results)).length).toBe(8);
+    expect(peak).toBe(2);
+    expect(pool.inFlight).toBe(0);
+  });
+
+  it('refuses an aborted batch and any batch after close, and closes once', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('user gave up'));
+    await expect(pool.run(task(['x']), controller.signal)).rejects.toMatchObject({
+      code: ErrorCodes.CANCELLED,
+    });
+
+    const closing = pool.close('test done');
+    expect(pool.close()).toBe(closing);
+    await closing;
+    await expect(pool.run(task(['x']))).rejects.toMatchObject({
+      code: ErrorCodes.CANCELLED,
+      message: expect.stringContaining('closed ingest pool (test done)'),
+    });
+  });
+});
