@@ -26,9 +26,10 @@ export function spawnTrialActor(
   onFinished: (outcome: TrialOutcome) => void,
 ): Ref<TrialMessage> {
   const trialId = trial.spec.trial_id;
-  let self: Ref<TrialMessage> | undefined;
+  // The run needs the actor's ref and the actor needs the run: the ref is filled in below.
+  const mailbox: { self?: Ref<TrialMessage> } = {};
   const post = (message: TrialMessage) => {
-    if (self) dispatch(self, message);
+    if (mailbox.self) dispatch(mailbox.self, message);
   };
   const { busMirror, ingestSupervisor, ...rest } = deps;
   const run = new TrialRun(
@@ -43,13 +44,13 @@ export function spawnTrialActor(
           type: 'ingest.requested',
           trialId,
           request,
-          replyTo: self as Ref<TrialMessage>,
+          replyTo: mailbox.self as Ref<TrialMessage>,
         }),
     },
     onFinished,
   );
 
-  self = spawn(
+  mailbox.self = spawn(
     parent,
     async (state: null, message: TrialMessage) => {
       await run.handle(message);
@@ -69,5 +70,5 @@ export function spawnTrialActor(
       },
     },
   );
-  return self;
+  return mailbox.self;
 }

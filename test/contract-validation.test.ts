@@ -39,7 +39,8 @@ describe('TrialSpec contract', () => {
   });
 
   it('names a missing field once, as required', () => {
-    const { dataset_uri: _omitted, ...missing } = validSpec;
+    const missing: Record<string, unknown> = { ...validSpec };
+    delete missing.dataset_uri;
     const error = rejection(missing);
     expect(error.field).toBe('trial.dataset_uri');
     expect(error.problems).toEqual([
@@ -49,7 +50,9 @@ describe('TrialSpec contract', () => {
 
   it('rejects an unknown task_type and lists the known ones', () => {
     const error = rejection({ ...validSpec, task_type: 'translation' });
-    expect(error.message).toContain('trial.task_type must be one of "classification", "generation"');
+    expect(error.message).toContain(
+      'trial.task_type must be one of "classification", "generation"',
+    );
     expect(error.message).toContain('got "translation"');
   });
 

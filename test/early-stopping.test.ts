@@ -10,7 +10,11 @@ function run(values: (number | null)[], options: ConstructorParameters<typeof Ea
 
 describe('EarlyStopping', () => {
   it('stops after `patience` epochs without improvement (max mode)', () => {
-    const { policy, stopAt } = run([0.7, 0.8, 0.79, 0.78], { mode: 'max', patience: 2, minDelta: 0 });
+    const { policy, stopAt } = run([0.7, 0.8, 0.79, 0.78], {
+      mode: 'max',
+      patience: 2,
+      minDelta: 0,
+    });
     expect(stopAt).toBe(4);
     expect(policy.best).toEqual({ epoch: 2, value: 0.8 });
   });

@@ -1,12 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { IllegalStateError } from '../src/errors/index.js';
-import { canTransition, isTerminal, TrialFsm, type TransitionRecord } from '../src/trial/trial-fsm.js';
+import {
+  canTransition,
+  isTerminal,
+  TrialFsm,
+  type TransitionRecord,
+} from '../src/trial/trial-fsm.js';
 
 describe('TrialFsm', () => {
   it('walks the happy path and reports each change with its reason', () => {
     const seen: TransitionRecord[] = [];
     let now = 100;
-    const fsm = new TrialFsm(() => now++, (change) => seen.push(change));
+    const fsm = new TrialFsm(
+      () => now++,
+      (change) => seen.push(change),
+    );
     fsm.transition('queued', 'accepted');
     fsm.transition('ingesting', 'shards');
     fsm.transition('launching', 'attempt 1');
@@ -44,7 +52,13 @@ describe('TrialFsm', () => {
   });
 
   it('never leaves a terminal state', () => {
-    for (const terminal of ['completed', 'early_stopped', 'failed', 'cancelled', 'timed_out'] as const) {
+    for (const terminal of [
+      'completed',
+      'early_stopped',
+      'failed',
+      'cancelled',
+      'timed_out',
+    ] as const) {
       expect(isTerminal(terminal)).toBe(true);
       expect(canTransition(terminal, 'running')).toBe(false);
       expect(canTransition(terminal, 'failed')).toBe(false);

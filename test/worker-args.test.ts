@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, ValidationError } from '../src/errors/index.js';
-import { formatWorkerArgs, parseWorkerArgs, type WorkerArgs } from '../src/worker-protocol/worker-args.js';
+import {
+  formatWorkerArgs,
+  parseWorkerArgs,
+  type WorkerArgs,
+} from '../src/worker-protocol/worker-args.js';
 
 const args: WorkerArgs = {
   controlEndpoint: 'tcp://127.0.0.1:40001',
@@ -45,7 +49,9 @@ describe('worker argv', () => {
   });
 
   it('rejects unknown flags and missing endpoints', () => {
-    expect(rejection([...formatWorkerArgs(args), '--shell', 'rm -rf /']).message).toMatch(/--shell/);
+    expect(rejection([...formatWorkerArgs(args), '--shell', 'rm -rf /']).message).toMatch(
+      /--shell/,
+    );
     expect(rejection(['--trial-id', 'x']).message).toMatch(/--control-endpoint is required/);
   });
 });

@@ -50,7 +50,9 @@ describe('training worker failures', () => {
     const trial = await startTrial('bad-vocab');
     trials.push(trial);
     await trial.channel.send(
-      trainRequest(shards.manifestPath, join(dir.path, 'checkpoints'), { model: { vocab_size: 50 } }),
+      trainRequest(shards.manifestPath, join(dir.path, 'checkpoints'), {
+        model: { vocab_size: 50 },
+      }),
     );
 
     const { final } = await collectUntilFinal(trial.channel);

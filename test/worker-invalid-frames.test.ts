@@ -48,9 +48,9 @@ describe('invalid and foreign frames', () => {
 
     await channel.close();
     await expect(channel.nextHeartbeat()).resolves.toBeUndefined();
-    await expect(channel.send({ type: 'control.cancel_after_epoch', reason: 'late' })).rejects.toThrow(
-      /closed/,
-    );
+    await expect(
+      channel.send({ type: 'control.cancel_after_epoch', reason: 'late' }),
+    ).rejects.toThrow(/closed/);
     await expect(channel.close()).resolves.toBeUndefined();
   });
 
@@ -60,7 +60,10 @@ describe('invalid and foreign frames', () => {
     const trialId = uniqueTrialId('frames');
     const control = new Push({ linger: 0 });
     const heartbeats = new Pull({ linger: 0 });
-    cleanups.push(() => control.close(), () => heartbeats.close());
+    cleanups.push(
+      () => control.close(),
+      () => heartbeats.close(),
+    );
     await control.bind('tcp://127.0.0.1:*');
     await heartbeats.bind('tcp://127.0.0.1:*');
     const worker: WorkerProcess = await launchWorker({
@@ -83,7 +86,11 @@ describe('invalid and foreign frames', () => {
 
     const [frame] = await heartbeats.receive();
     const final = contracts.heartbeat.parseJson(frame ?? Buffer.alloc(0));
-    expect(final).toMatchObject({ type: 'heartbeat.final', status: 'cancelled', trial_id: trialId });
+    expect(final).toMatchObject({
+      type: 'heartbeat.final',
+      status: 'cancelled',
+      trial_id: trialId,
+    });
     await expect(worker.exited).resolves.toMatchObject({ code: 0, classification: 'clean' });
     expect((await worker.exited).stderrTail).toContain('control frame dropped');
   });

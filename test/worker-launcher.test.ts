@@ -44,7 +44,10 @@ describe('launchWorker', () => {
     const worker = await launch();
     expect(worker.pid).toBeGreaterThan(0);
     expect(worker.kill('SIGKILL')).toBe(true);
-    await expect(worker.exited).resolves.toMatchObject({ signal: 'SIGKILL', classification: 'killed' });
+    await expect(worker.exited).resolves.toMatchObject({
+      signal: 'SIGKILL',
+      classification: 'killed',
+    });
     expect(worker.kill()).toBe(false);
   });
 

@@ -98,9 +98,13 @@ describe('training worker round trip', () => {
     const first = await startTrial('resume');
     trials.push(first);
     const checkpointDir = join(dir.path, 'checkpoints');
-    await first.channel.send(trainRequest(shards.manifestPath, checkpointDir, { hparams: { epochs: 2 } }));
+    await first.channel.send(
+      trainRequest(shards.manifestPath, checkpointDir, { hparams: { epochs: 2 } }),
+    );
     const before = await collectUntilFinal(first.channel);
-    const lastEpoch = before.heartbeats.filter((h) => h.type === 'heartbeat.epoch').at(-1) as EpochMessage;
+    const lastEpoch = before.heartbeats
+      .filter((h) => h.type === 'heartbeat.epoch')
+      .at(-1) as EpochMessage;
 
     const second = await startTrial('resume', { attempt: 2 });
     trials.push(second);
@@ -111,11 +115,17 @@ describe('training worker round trip', () => {
       }),
     );
     const after = await collectUntilFinal(second.channel);
-    expect(after.heartbeats[0]).toMatchObject({ type: 'heartbeat.hello', start_epoch: 3, attempt: 2 });
+    expect(after.heartbeats[0]).toMatchObject({
+      type: 'heartbeat.hello',
+      start_epoch: 3,
+      attempt: 2,
+    });
     const resumed = after.heartbeats.find((h) => h.type === 'heartbeat.epoch') as EpochMessage;
     expect(resumed.epoch).toBe(3);
     // Restored weights and Adam state keep training where it was, not from a fresh start.
-    expect(resumed.metrics.train_loss as number).toBeLessThan(lastEpoch.metrics.train_loss as number);
+    expect(resumed.metrics.train_loss as number).toBeLessThan(
+      lastEpoch.metrics.train_loss as number,
+    );
     expect(after.final).toMatchObject({ status: 'completed', epochs_completed: 3 });
   });
 });

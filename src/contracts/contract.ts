@@ -29,14 +29,22 @@ export function defineContract<S extends TSchema>(schema: S, label: string): Con
         value = JSON.parse(typeof text === 'string' ? text : text.toString('utf8'));
       } catch (cause) {
         const detail = cause instanceof Error ? cause.message : String(cause);
-        throw new ValidationError(label, [`${label} must be a JSON object, got invalid JSON (${detail})`], ErrorCodes.INVALID_JSON);
+        throw new ValidationError(
+          label,
+          [`${label} must be a JSON object, got invalid JSON (${detail})`],
+          ErrorCodes.INVALID_JSON,
+        );
       }
       return parseWith(check, label, value);
     },
   };
 }
 
-function parseWith<S extends TSchema>(check: TypeCheck<S>, label: string, value: unknown): Static<S> {
+function parseWith<S extends TSchema>(
+  check: TypeCheck<S>,
+  label: string,
+  value: unknown,
+): Static<S> {
   if (check.Check(value)) return value;
 
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {

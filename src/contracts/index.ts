@@ -1,4 +1,8 @@
-import { CancelAfterEpochSchema, ControlMessageSchema, TrainMessageSchema } from './control-messages.js';
+import {
+  CancelAfterEpochSchema,
+  ControlMessageSchema,
+  TrainMessageSchema,
+} from './control-messages.js';
 import { defineContract } from './contract.js';
 import {
   CheckpointSchema,

@@ -33,11 +33,13 @@ export const Hparams = Type.Object(
     patience: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 1000, description: 'an integer between 1 and 1000' }),
     ),
-    min_delta: Type.Optional(
-      Type.Number({ minimum: 0, description: 'a non-negative number' }),
-    ),
+    min_delta: Type.Optional(Type.Number({ minimum: 0, description: 'a non-negative number' })),
     seed: Type.Optional(
-      Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, description: 'a non-negative 31-bit integer' }),
+      Type.Integer({
+        minimum: 0,
+        maximum: 2 ** 31 - 1,
+        description: 'a non-negative 31-bit integer',
+      }),
     ),
     val_fraction: Type.Optional(
       Type.Number({

@@ -28,7 +28,11 @@ export class ValidationError extends AutomatError {
   readonly field: string;
   readonly problems: readonly string[];
 
-  constructor(field: string, problems: readonly string[], code: ErrorCode = ErrorCodes.INVALID_MESSAGE) {
+  constructor(
+    field: string,
+    problems: readonly string[],
+    code: ErrorCode = ErrorCodes.INVALID_MESSAGE,
+  ) {
     super(code, problems.join('; '));
     this.field = field;
     this.problems = problems;
@@ -57,9 +61,16 @@ export function serializeError(error: unknown): SerializedError {
 }
 
 /** Rebuilds an error that arrived from another process or thread. */
-export function deserializeError(wire: { name?: unknown; code?: unknown; message?: unknown }): AutomatError {
+export function deserializeError(wire: {
+  name?: unknown;
+  code?: unknown;
+  message?: unknown;
+}): AutomatError {
   const code = isErrorCode(wire.code) ? wire.code : ErrorCodes.INTERNAL;
-  const error = new AutomatError(code, typeof wire.message === 'string' ? wire.message : 'unknown error');
+  const error = new AutomatError(
+    code,
+    typeof wire.message === 'string' ? wire.message : 'unknown error',
+  );
   if (typeof wire.name === 'string') error.name = wire.name;
   return error;
 }

@@ -31,7 +31,11 @@ export class ShardService implements IngestService {
       cacheHit: outcome.cacheHit,
       ...outcome.stats,
     });
-    return { manifestPath: outcome.manifestPath, manifest: outcome.manifest, cacheHit: outcome.cacheHit };
+    return {
+      manifestPath: outcome.manifestPath,
+      manifest: outcome.manifest,
+      cacheHit: outcome.cacheHit,
+    };
   }
 
   close(): Promise<void> {

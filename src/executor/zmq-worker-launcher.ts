@@ -19,7 +19,10 @@ export class ZmqWorkerLauncher implements WorkerLauncher {
   constructor(private readonly options: ZmqWorkerLauncherOptions) {}
 
   async launch(options: Parameters<WorkerLauncher['launch']>[0]): Promise<WorkerSession> {
-    const logger = this.options.logger.child({ trialId: options.trialId, attempt: options.attempt });
+    const logger = this.options.logger.child({
+      trialId: options.trialId,
+      attempt: options.attempt,
+    });
     const channel = await TrialChannel.open({
       trialId: options.trialId,
       attempt: options.attempt,

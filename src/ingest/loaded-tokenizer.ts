@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { AutomatError, ErrorCodes } from '../errors/index.js';
-import { createHfTokenizer, type HfTokenizer } from './hf-tokenizer.js';
+import { createHfTokenizer, installPreTokenizer, type HfTokenizer } from './hf-tokenizer.js';
+import { createWordSplitter } from './word-splitter.js';
 
 /** Where a tokenizer lives on disk; plain strings so it can be posted to worker threads. */
 export interface TokenizerFiles {
@@ -49,6 +50,8 @@ export async function openTokenizer(ref: string, files: TokenizerFiles): Promise
   }
   const vocab = encoder.get_vocab(true);
   if (vocab.size === 0) throw invalid(ref, `${files.tokenizerPath} has an empty vocabulary`);
+  const splitter = createWordSplitter(vocab.keys(), readMerges(json.value.model));
+  if (splitter !== null) installPreTokenizer(encoder, splitter);
   // Special-token names come from the config; the unknown token may also sit in the model.
   const settings = { model: json.value.model, ...config?.value };
   return {
@@ -59,7 +62,7 @@ export async function openTokenizer(ref: string, files: TokenizerFiles): Promise
     vocabSize: maxId(vocab.values()) + 1,
     padId: pickPadId(encoder, settings),
     eosId: pickEosId(encoder, settings),
-    wordBounded: isWordBounded(vocab.keys()),
+    wordBounded: splitter !== null,
     encoder,
   };
 }
@@ -130,12 +133,12 @@ function maxId(ids: Iterable<number>): number {
   return max;
 }
 
-// A space as tokenizers spell it: itself, sentencepiece's ▁ or byte-level BPE's Ġ.
-const WORD_MARKER_INSIDE = /[^ \u2581\u0120][ \u2581\u0120]/u;
-
-function isWordBounded(tokens: Iterable<string>): boolean {
-  for (const token of tokens) {
-    if (WORD_MARKER_INSIDE.test(token)) return false;
-  }
-  return true;
+/** BPE merges as pairs; tokenizer.json writes them as `"a b"` strings or as `["a", "b"]`. */
+function readMerges(model: unknown): Array<[string, string]> {
+  const merges = (model as { merges?: unknown } | undefined)?.merges;
+  if (!Array.isArray(merges)) return [];
+  return merges.map((merge: unknown) => {
+    const pair = typeof merge === 'string' ? merge.split(' ', 2) : (merge as unknown[]);
+    return [String(pair[0]), String(pair[1] ?? '')];
+  });
 }

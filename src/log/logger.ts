@@ -38,7 +38,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     silent: level === 'silent',
     format,
     // stderr keeps stdout free for the CLI's own output (tables, JSON results).
-    transports: [new winston.transports.Console({ stderrLevels: ['debug', 'info', 'warn', 'error'] })],
+    transports: [
+      new winston.transports.Console({ stderrLevels: ['debug', 'info', 'warn', 'error'] }),
+    ],
   });
   return wrap(logger);
 }

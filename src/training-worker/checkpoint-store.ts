@@ -1,10 +1,6 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type {
-  BestMetricValue,
-  ModelSettingsValue,
-  TrainHparamsValue,
-} from '../contracts/index.js';
+import type { BestMetricValue, ModelSettingsValue, TrainHparamsValue } from '../contracts/index.js';
 import { AutomatError, ErrorCodes } from '../errors/index.js';
 import type { ClassifierState, NamedArray } from './text-classifier.js';
 
@@ -140,7 +136,9 @@ function toArray(entry: TensorEntry, blob: Buffer | undefined): NamedArray {
     );
   }
   // Copy into a fresh buffer: typed arrays need an aligned offset, a file Buffer may not have one.
-  const bytes = new Uint8Array(blob.subarray(entry.byte_offset, entry.byte_offset + entry.byte_length));
+  const bytes = new Uint8Array(
+    blob.subarray(entry.byte_offset, entry.byte_offset + entry.byte_length),
+  );
   const values =
     entry.dtype === 'int32' ? new Int32Array(bytes.buffer) : new Float32Array(bytes.buffer);
   return { name: entry.name, shape: entry.shape, values };

@@ -98,9 +98,13 @@ export const embeddingMeanPoolGrad: GradConfig = {
     const upstream = Array.isArray(dy) ? dy[0] : dy;
     return {
       table: () =>
-        engine().runKernel(EMBEDDING_MEAN_POOL_GRAD, { dy: upstream as Tensor, ids, lengths }, {
-          vocabSize: attrs['vocabSize'] as number,
-        }) as Tensor,
+        engine().runKernel(
+          EMBEDDING_MEAN_POOL_GRAD,
+          { dy: upstream as Tensor, ids, lengths },
+          {
+            vocabSize: attrs['vocabSize'] as number,
+          },
+        ) as Tensor,
     };
   },
 };

@@ -81,7 +81,7 @@ export class TextClassifier {
     return value;
   }
 
-  /** Loss and accuracy over every row of `rows`, in slices of at most `batchSize` rows. */
+  /** Loss and accuracy over every row of `batches`, without training. */
   evaluate(batches: Iterable<RowBatch>): Evaluation {
     let lossSum = 0;
     let correct = 0;
@@ -107,6 +107,8 @@ export class TextClassifier {
     const weights = await Promise.all(this.#variables().map((v) => toNamedArray(v.name, v)));
     const saved = await this.#optimizer.getWeights();
     const optimizer = await Promise.all(saved.map((w) => toNamedArray(w.name, w.tensor)));
+    // The moments are the optimizer's own variables; the step count is a fresh scalar to free.
+    tf.dispose(saved.map((w) => w.tensor).filter((t) => !(t instanceof tf.Variable)));
     return { weights, optimizer };
   }
 
@@ -116,11 +118,16 @@ export class TextClassifier {
       const saved = state.weights.find((w) => w.name === variable.name);
       if (saved === undefined) throw new Error(`checkpoint has no weights named ${variable.name}`);
       if (saved.shape.join('x') !== variable.shape.join('x')) {
-        throw new Error(`checkpoint ${variable.name} has shape [${saved.shape}], model has [${variable.shape}]`);
+        throw new Error(
+          `checkpoint ${variable.name} has shape [${saved.shape}], model has [${variable.shape}]`,
+        );
       }
       tf.tidy(() => variable.assign(tf.tensor(saved.values, saved.shape)));
     }
-    const tensors = state.optimizer.map((w) => ({ name: w.name, tensor: tf.tensor(w.values, w.shape) }));
+    const tensors = state.optimizer.map((w) => ({
+      name: w.name,
+      tensor: tf.tensor(w.values, w.shape),
+    }));
     await this.#optimizer.setWeights(tensors);
     tf.dispose(tensors.map((t) => t.tensor));
   }

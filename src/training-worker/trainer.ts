@@ -1,4 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { memory } from '@tensorflow/tfjs';
 import type { BestMetricValue, TrainMessage } from '../contracts/index.js';
 import type { Logger } from '../log/logger.js';
 import { BestMetricTracker } from './best-metric-tracker.js';
@@ -139,7 +140,15 @@ export class Trainer {
     const evaluation = this.#model.evaluate(slices(validation, EVAL_BATCH_ROWS));
     const durationMs = performance.now() - started;
     const metrics = this.#metrics(lossSum / train.rows, tokens / trainSeconds, evaluation);
-    this.#log.info('epoch finished', { epoch, durationMs: Math.round(durationMs), ...metrics });
+    // Live tensors should stay flat from epoch to epoch; growth means a missing dispose.
+    const { numTensors, numBytes } = memory();
+    this.#log.info('epoch finished', {
+      epoch,
+      durationMs: Math.round(durationMs),
+      ...metrics,
+      numTensors,
+      numBytes,
+    });
     return { epoch, durationMs, metrics };
   }
 

@@ -29,7 +29,10 @@ export async function loadTrainingData(
   manifestPath: string,
   model: ModelSettingsValue,
 ): Promise<TrainingData> {
-  const found = await stat(manifestPath).then((s) => s.isFile(), () => false);
+  const found = await stat(manifestPath).then(
+    (s) => s.isFile(),
+    () => false,
+  );
   if (!found) {
     throw new AutomatError(
       ErrorCodes.DATASET_NOT_FOUND,
@@ -39,13 +42,17 @@ export async function loadTrainingData(
   const shards = await readShards(manifestPath);
   const { manifest } = shards;
   if (manifest.task_type !== 'classification' || model.task_type !== 'classification') {
-    invalid(`the reference worker trains classification only; the shards hold ${manifest.task_type}`);
+    invalid(
+      `the reference worker trains classification only; the shards hold ${manifest.task_type}`,
+    );
   }
   if (manifest.seq_len !== model.seq_len) {
     invalid(`shards have seq_len ${manifest.seq_len} but model.seq_len is ${model.seq_len}`);
   }
   if (manifest.labels.length > model.num_labels) {
-    invalid(`shards have ${manifest.labels.length} labels but model.num_labels is ${model.num_labels}`);
+    invalid(
+      `shards have ${manifest.labels.length} labels but model.num_labels is ${model.num_labels}`,
+    );
   }
   return {
     tokenizerRef: manifest.tokenizer.ref,

@@ -25,10 +25,15 @@ async function init(): Promise<void> {
   const require = createRequire(import.meta.url);
   // The package's main file sits in its dist/ folder, beside the .wasm binaries.
   setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`);
-  for (const kernel of [unsortedSegmentSumKernel, embeddingMeanPoolKernel, embeddingMeanPoolGradKernel]) {
+  for (const kernel of [
+    unsortedSegmentSumKernel,
+    embeddingMeanPoolKernel,
+    embeddingMeanPoolGradKernel,
+  ]) {
     if (!tf.getKernel(kernel.kernelName, 'wasm')) tf.registerKernel(kernel);
   }
   tf.registerGradient(embeddingMeanPoolGrad);
-  if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs WebAssembly backend failed to start');
+  if (!(await tf.setBackend('wasm')))
+    throw new Error('the tfjs WebAssembly backend failed to start');
   await tf.ready();
 }

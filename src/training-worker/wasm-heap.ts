@@ -11,7 +11,10 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
  */
 export function wasmBackend(backend: unknown): BackendWasm {
   const candidate = backend as Partial<BackendWasm>;
-  if (typeof candidate.makeOutput !== 'function' || typeof candidate.typedArrayFromHeap !== 'function') {
+  if (
+    typeof candidate.makeOutput !== 'function' ||
+    typeof candidate.typedArrayFromHeap !== 'function'
+  ) {
     throw new Error('kernel registered for "wasm" ran on a backend without a WebAssembly heap');
   }
   return backend as BackendWasm;
@@ -19,7 +22,8 @@ export function wasmBackend(backend: unknown): BackendWasm {
 
 export function floatView(backend: BackendWasm, info: TensorInfo): Float32Array {
   const view = backend.typedArrayFromHeap(info);
-  if (!(view instanceof Float32Array)) throw new Error(`expected a float32 tensor, got ${info.dtype}`);
+  if (!(view instanceof Float32Array))
+    throw new Error(`expected a float32 tensor, got ${info.dtype}`);
   return view;
 }
 

@@ -50,7 +50,11 @@ export class WorkerSession {
       return this.#fail(error, noBest('unknown'), 0);
     }
     if (start.kind === 'cancel') {
-      await this.#sendFinal({ status: 'cancelled', best_metric: noBest('unknown'), epochs_completed: 0 });
+      await this.#sendFinal({
+        status: 'cancelled',
+        best_metric: noBest('unknown'),
+        epochs_completed: 0,
+      });
       return WorkerExitCode.ok;
     }
     return this.#train(start.message, await training, signal);

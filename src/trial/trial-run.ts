@@ -16,7 +16,7 @@ import {
 } from '../errors/index.js';
 import { EarlyStopping } from '../policy/early-stopping.js';
 import { TimeBudget } from '../policy/time-budget.js';
-import { eventKey, heartbeatKey } from './routing-keys.js';
+import { eventKey, heartbeatKey } from '../bus/routing-keys.js';
 import type { ResolvedTrial } from './resolve-trial-spec.js';
 import { TERMINAL_STATE_FOR, TrialFsm, type TransitionRecord } from './trial-fsm.js';
 import type { TrialOutcome } from './trial-outcome.js';

@@ -1,8 +1,4 @@
-import {
-  contracts,
-  type ControlMessage,
-  type Heartbeat,
-} from '../contracts/index.js';
+import { contracts, type ControlMessage, type Heartbeat } from '../contracts/index.js';
 
 /** Removes keys from every member of a union, keeping it discriminated. */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

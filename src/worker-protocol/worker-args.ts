@@ -58,7 +58,11 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerArgs {
     }));
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
-    throw new ValidationError('argv', [`worker argv is invalid: ${detail}`], ErrorCodes.CONFIG_INVALID);
+    throw new ValidationError(
+      'argv',
+      [`worker argv is invalid: ${detail}`],
+      ErrorCodes.CONFIG_INVALID,
+    );
   }
   return {
     controlEndpoint: endpoint(values, 'control-endpoint'),
@@ -78,7 +82,12 @@ function required(values: Record<string, unknown>, flag: string, expected: strin
 }
 
 function endpoint(values: Record<string, unknown>, flag: string): string {
-  return matching(values, flag, /^tcp:\/\/.+:\d+$/, 'a ZeroMQ endpoint such as tcp://127.0.0.1:5555');
+  return matching(
+    values,
+    flag,
+    /^tcp:\/\/.+:\d+$/,
+    'a ZeroMQ endpoint such as tcp://127.0.0.1:5555',
+  );
 }
 
 function matching(

@@ -142,7 +142,10 @@ export class WorkerEndpoint {
   #accept(frames: Buffer[]): void {
     const [frame] = frames;
     if (frames.length !== 1 || frame === undefined) {
-      this.#log.warn('control frame dropped', { reason: 'expected one frame', frames: frames.length });
+      this.#log.warn('control frame dropped', {
+        reason: 'expected one frame',
+        frames: frames.length,
+      });
       return;
     }
     let message: ControlMessage;
