@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { DEFAULT_BUS_NAMES, type BusTopologyNames } from '../bus/bus-topology.js';
 import type { LogLevel } from '../log/logger.js';
 import { AutomatError, ErrorCodes } from '../errors/index.js';
 
@@ -11,15 +12,6 @@ export interface S3Config {
   bucket: string;
   /** Key prefix under which checkpoints are stored. Default `automat0`. */
   prefix: string;
-}
-
-/** Names of the RabbitMQ objects; tests use their own so they never collide. */
-export interface BusNames {
-  exchange: string;
-  intakeQueue: string;
-  deadLetterExchange: string;
-  deadLetterQueue: string;
-  controlQueue: string;
 }
 
 export interface ExecutorConfig {
@@ -41,17 +33,9 @@ export interface ExecutorConfig {
   stopGraceMs: number;
   /** Time a launched worker has to say hello. Default 120 s. */
   startupTimeoutMs: number;
-  busNames: BusNames;
+  busNames: BusTopologyNames;
   logLevel: LogLevel;
 }
-
-export const DEFAULT_BUS_NAMES: BusNames = {
-  exchange: 'automat',
-  intakeQueue: 'automat.trials',
-  deadLetterExchange: 'automat.dlx',
-  deadLetterQueue: 'automat.trials.dead',
-  controlQueue: 'automat.control',
-};
 
 type Env = Record<string, string | undefined>;
 

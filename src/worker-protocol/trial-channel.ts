@@ -110,7 +110,13 @@ export class TrialChannel {
     }
     const ts = new Date(this.#clock.now()).toISOString();
     const stamp = { trialId: this.trialId, attempt: this.attempt, seq: this.#seq, ts };
-    const { message, frame } = encodeControl(input, stamp);
+    let encoded: ReturnType<typeof encodeControl>;
+    try {
+      encoded = encodeControl(input, stamp);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const { message, frame } = encoded;
     this.#seq += 1;
 
     const sent = this.#sendChain.then(async () => {

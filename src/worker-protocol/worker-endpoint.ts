@@ -89,7 +89,13 @@ export class WorkerEndpoint {
     }
     const ts = new Date(this.#clock.now()).toISOString();
     const stamp = { trialId: this.trialId, attempt: this.attempt, seq: this.#seq, ts };
-    const { message, frame } = encodeHeartbeat(input, stamp);
+    let encoded: ReturnType<typeof encodeHeartbeat>;
+    try {
+      encoded = encodeHeartbeat(input, stamp);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const { message, frame } = encoded;
     this.#seq += 1;
 
     const sent = this.#sendChain.then(async () => {
