@@ -120,3 +120,22 @@ describe('heartbeat contract', () => {
     );
   });
 });
+
+describe('discriminated unions', () => {
+  it('names the bad field of the member the message claims to be', () => {
+    const hello = {
+      type: 'heartbeat.hello',
+      trial_id: 't1',
+      seq: 0,
+      ts: '2026-01-01T00:00:00.000Z',
+      attempt: 1,
+      actual_batch: 'big',
+      tokenizer_ref: 'llama2',
+      pid: 42,
+      start_epoch: 1,
+    };
+    expect(() => contracts.heartbeat.parse(hello)).toThrow(
+      /heartbeat\.hello\.actual_batch must be an integer/,
+    );
+  });
+});

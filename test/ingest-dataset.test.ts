@@ -55,7 +55,11 @@ afterEach(async () => {
 
 describe('ingestDataset', () => {
   it('writes stratified classification shards that read back verified', async () => {
-    const result = await ingestDataset(classification, { pool, cacheDir, logger: recordingLogger() });
+    const result = await ingestDataset(classification, {
+      pool,
+      cacheDir,
+      logger: recordingLogger(),
+    });
 
     const shards = await readShards(result.manifestPath);
     const { manifest } = shards;
@@ -104,7 +108,7 @@ describe('ingestDataset', () => {
     expect(logger.lines.filter((line) => line === 'ingest started')).toHaveLength(1);
   });
 
-  it('produces byte-identical shards for the same seed and different ones for another', async () => {
+  it('writes byte-identical shards for one seed and different ones for another', async () => {
     const other = await mkdtemp(join(tmpdir(), 'automat-ingest-dataset-other-'));
     try {
       const context = { pool, logger: recordingLogger() };
@@ -158,16 +162,22 @@ describe('ingestDataset', () => {
 
     await expect(
       ingestDataset({ ...classification, datasetUri: missing }, context),
-    ).rejects.toMatchObject({ code: ErrorCodes.DATASET_NOT_FOUND, message: expect.stringContaining(missing) });
+    ).rejects.toMatchObject({
+      code: ErrorCodes.DATASET_NOT_FOUND,
+      message: expect.stringContaining(missing),
+    });
     await expect(
       ingestDataset({ ...classification, datasetUri: fixture('bad-lines.jsonl') }, context),
-    ).rejects.toMatchObject({ code: ErrorCodes.DATASET_INVALID, message: expect.stringContaining('line 2') });
+    ).rejects.toMatchObject({
+      code: ErrorCodes.DATASET_INVALID,
+      message: expect.stringContaining('line 2'),
+    });
     await expect(
       ingestDataset({ ...classification, datasetUri: fixture('empty.jsonl') }, context),
     ).rejects.toMatchObject({ code: ErrorCodes.DATASET_INVALID });
-    await expect(
-      ingestDataset({ ...classification, seqLen: 0 }, context),
-    ).rejects.toMatchObject({ message: expect.stringContaining('ingest.seqLen must be a positive integer') });
+    await expect(ingestDataset({ ...classification, seqLen: 0 }, context)).rejects.toMatchObject({
+      message: expect.stringContaining('ingest.seqLen must be a positive integer'),
+    });
   });
 
   it('stops with CANCELLED when the caller aborts', async () => {

@@ -54,13 +54,15 @@ describe('JsonlSource', () => {
     expect(() => source.assertUsable(0.01)).toThrow(
       expect.objectContaining({
         code: ErrorCodes.DATASET_INVALID,
-        message: expect.stringMatching(/bad-lines\.jsonl: 4 of 8 lines are bad.*line 2: not valid JSON/),
+        message: expect.stringMatching(
+          /bad-lines\.jsonl: 4 of 8 lines are bad.*line 2: not valid JSON/,
+        ),
       }),
     );
     expect(() => source.assertUsable(0.5)).not.toThrow();
   });
 
-  it('reads text only when labels are not required, accepting numeric labels otherwise', async () => {
+  it('reads text alone when labels are not required, else accepts numeric labels', async () => {
     const path = join(dir, 'mixed.jsonl');
     await writeFile(path, '\uFEFF{"text":"a","label":1}\r\n{"text":"b"}\r\n');
 
@@ -68,7 +70,10 @@ describe('JsonlSource', () => {
     const classification = new JsonlSource(path, { requireLabel: true });
     const labelled = await readAll(classification);
 
-    expect(generation.map((r) => [r.text, r.label])).toEqual([['a', null], ['b', null]]);
+    expect(generation.map((r) => [r.text, r.label])).toEqual([
+      ['a', null],
+      ['b', null],
+    ]);
     expect(labelled).toEqual([{ line: 1, text: 'a', label: '1' }]);
     expect(classification.report.badLines).toBe(1);
   });

@@ -86,7 +86,7 @@ describe('writeShards and readShards', () => {
     });
   });
 
-  it('keeps the first writer\'s folder when a second one publishes the same key', async () => {
+  it("keeps the first writer's folder when a second one publishes the same key", async () => {
     const first = await writeShards({ dir: join(dir, 'key'), header, train, validation });
     const second = await writeShards({
       dir: join(dir, 'key'),

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../src/errors/index.js';
 import { encodeAll, encodeHead } from '../src/ingest/encode-text.js';
+import { createHfTokenizer } from '../src/ingest/hf-tokenizer.js';
 import { loadTokenizer, resolveTokenizerRef } from '../src/ingest/tokenizer-registry.js';
 
 let dir: string;
@@ -22,7 +24,9 @@ describe('loadTokenizer', () => {
     const tokenizer = await loadTokenizer('llama2');
     const bytes = await readFile(tokenizer.files.tokenizerPath);
 
-    expect(tokenizer.files.tokenizerPath).toMatch(/tokenizer-llama2[\\/]models[\\/]tokenizer\.json$/);
+    expect(tokenizer.files.tokenizerPath).toMatch(
+      /tokenizer-llama2[\\/]models[\\/]tokenizer\.json$/,
+    );
     expect(tokenizer.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
     expect(tokenizer.vocabSize).toBe(32000);
     expect(tokenizer.padId).toBe(0); // no pad token: <unk> stands in
@@ -43,7 +47,9 @@ describe('loadTokenizer', () => {
 
     expect(byFile.files.configPath).toBeNull();
     expect(byFolder.sha256).toBe(byFile.sha256);
-    expect(encodeAll(byFolder, 'spam and ham')).toEqual(encodeAll(await loadTokenizer('llama2'), 'spam and ham'));
+    expect(encodeAll(byFolder, 'spam and ham')).toEqual(
+      encodeAll(await loadTokenizer('llama2'), 'spam and ham'),
+    );
   });
 
   it('refuses a path that does not exist, naming the ref', async () => {
@@ -79,10 +85,31 @@ describe('loadTokenizer', () => {
   });
 });
 
+describe('word-by-word BPE', () => {
+  it('gives the same ids as the library tokenizer run over whole texts', async () => {
+    const tokenizer = await loadTokenizer('llama2');
+    const json = JSON.parse(await readFile(tokenizer.files.tokenizerPath, 'utf8')) as object;
+    const reference = createHfTokenizer(json, {});
+    const texts = ['multipart.eml', 'html-only.eml', 'classification.jsonl'].map((name) =>
+      readFileSync(new URL(`./fixtures/ingest/${name}`, import.meta.url), 'utf8'),
+    );
+    texts.push('tabs\t\there, 1234567 digits,\r\n\r\n  spaces   — “quoted” 😀 <s> </s>');
+
+    expect(reference.pre_tokenizer).toBeNull();
+    expect(tokenizer.encoder.pre_tokenizer).not.toBeNull();
+    for (const text of texts) {
+      expect(encodeAll(tokenizer, text)).toEqual(
+        reference.encode(text, { add_special_tokens: false }).ids,
+      );
+    }
+  });
+});
+
 describe('encodeHead', () => {
   it('matches the first ids of the whole text when only a window is encoded', async () => {
     const tokenizer = await loadTokenizer('llama2');
-    const sentence = 'Limited offer:  designer\twatches at 90% off!\r\nReply;\r  now, café résumé 😀. ';
+    const sentence =
+      'Limited offer:  designer\twatches at 90% off!\r\nReply;\r  now, café résumé 😀. ';
     const text = sentence.repeat(60);
 
     // Many sizes, so that window cuts land next to "\r", tabs and double spaces.

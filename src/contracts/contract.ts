@@ -19,10 +19,19 @@ export interface Contract<S extends TSchema> {
  */
 export function defineContract<S extends TSchema>(schema: S, label: string): Contract<S> {
   const check = TypeCompiler.Compile(schema);
+  const members = discriminatedMembers(schema);
+  const parse = (value: unknown): Static<S> => {
+    if (check.Check(value)) return value;
+    // For a union keyed by `type`, report against the member the message claims to be, so the
+    // error names the bad field instead of "expected union value".
+    const member = members?.get(typeOf(value));
+    if (member) member.parse(value);
+    return parseWith(check, label, value);
+  };
   return {
     schema,
     is: (value): value is Static<S> => check.Check(value),
-    parse: (value) => parseWith(check, label, value),
+    parse,
     parseJson(text) {
       let value: unknown;
       try {
@@ -35,9 +44,31 @@ export function defineContract<S extends TSchema>(schema: S, label: string): Con
           ErrorCodes.INVALID_JSON,
         );
       }
-      return parseWith(check, label, value);
+      return parse(value);
     },
   };
+}
+
+/** Members of a union whose every member fixes `type` to a constant, keyed by that constant. */
+function discriminatedMembers(schema: TSchema): Map<string, Contract<TSchema>> | undefined {
+  const anyOf = (schema as { anyOf?: TSchema[] }).anyOf;
+  if (!anyOf) return undefined;
+  const entries = anyOf.map((member) => {
+    const constant = (member as { properties?: { type?: { const?: unknown } } }).properties?.type
+      ?.const;
+    return typeof constant === 'string' ? ([constant, member] as const) : undefined;
+  });
+  if (entries.some((e) => e === undefined)) return undefined;
+  return new Map(
+    entries.map((e) => {
+      const [constant, member] = e as readonly [string, TSchema];
+      return [constant, defineContract(member, constant)];
+    }),
+  );
+}
+
+function typeOf(value: unknown): string {
+  return typeof value === 'object' && value !== null && 'type' in value ? String(value.type) : '';
 }
 
 function parseWith<S extends TSchema>(

@@ -52,7 +52,8 @@ function toPath(uri: string): string {
   if (scheme !== null) {
     throw new AutomatError(
       ErrorCodes.DATASET_NOT_FOUND,
-      `dataset_uri "${uri}": scheme "${scheme[1]}" is not supported; use a local path or file:// URI`,
+      `dataset_uri "${uri}": scheme "${scheme[1]}" is not supported; ` +
+        'use a local path or file:// URI',
     );
   }
   return resolve(uri);

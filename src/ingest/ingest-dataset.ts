@@ -7,12 +7,16 @@ import { buildClassificationShards } from './classification-shards.js';
 import { locateDataset, type DatasetLocation } from './dataset-location.js';
 import { buildGenerationShards } from './generation-shards.js';
 import type { IngestPool } from './ingest-pool.js';
-import { resolveIngestRequest, type IngestRequest, type ResolvedIngestRequest } from './ingest-request.js';
-import { JsonlSource } from './jsonl-source.js';
+import {
+  resolveIngestRequest,
+  type IngestRequest,
+  type ResolvedIngestRequest,
+} from './ingest-request.js';
+import { JsonlSource, type JsonlReport } from './jsonl-source.js';
 import type { LoadedTokenizer } from './loaded-tokenizer.js';
 import type { ShardManifest } from './shard-manifest.js';
 import { findShardProblem, readManifest } from './shard-reader.js';
-import { writeShards, type SplitArrays } from './shard-writer.js';
+import { writeShards, type ManifestHeader, type SplitArrays } from './shard-writer.js';
 import { SingleFlight } from './single-flight.js';
 import { tokenizeSource } from './tokenize-source.js';
 import { loadTokenizer } from './tokenizer-registry.js';
@@ -26,7 +30,7 @@ export interface IngestContext {
 }
 
 export interface IngestStats {
-  /** Lines read from the dataset (from the manifest on a cache hit). */
+  /** Non-blank lines of the dataset, good and bad (from the manifest on a cache hit). */
   lines: number;
   /** Examples (classification) or documents (generation) accepted. */
   rows: number;
@@ -103,7 +107,10 @@ async function reuse(plan: BuildPlan, logger: Logger): Promise<BuildOutcome | nu
   } catch (error) {
     const code = ((error as AutomatError).cause as NodeJS.ErrnoException | undefined)?.code;
     if (code !== 'ENOENT') {
-      logger.warn('shard cache entry unreadable; rebuilding', { dir: plan.dir, error: String(error) });
+      logger.warn('shard cache entry unreadable; rebuilding', {
+        dir: plan.dir,
+        error: String(error),
+      });
     }
     // Also clears a folder left without its manifest, which would block publishing new shards.
     await rm(plan.dir, { recursive: true, force: true });
@@ -126,14 +133,52 @@ async function reuse(plan: BuildPlan, logger: Logger): Promise<BuildOutcome | nu
   };
 }
 
-async function build(plan: BuildPlan, context: IngestContext, signal: AbortSignal): Promise<BuildOutcome> {
-  const { request, tokenizer, location } = plan;
-  const log = context.logger.child({ key: plan.key, dataset: location.path });
-  log.info('ingest started', { taskType: request.taskType, seqLen: request.seqLen });
+async function build(
+  plan: BuildPlan,
+  context: IngestContext,
+  signal: AbortSignal,
+): Promise<BuildOutcome> {
+  const log = context.logger.child({ key: plan.key, dataset: plan.location.path });
+  log.info('ingest started', { taskType: plan.request.taskType, seqLen: plan.request.seqLen });
+  const { report, shards } = await tokenizeAndSplit(plan, context.pool, signal, log);
+  if (signal.aborted) {
+    throw new AutomatError(ErrorCodes.CANCELLED, 'ingest cancelled', { cause: signal.reason });
+  }
+  const written = await writeShards({
+    dir: plan.dir,
+    header: manifestHeader(plan, shards.labels, report),
+    train: shards.train,
+    validation: shards.validation,
+  });
+  const stats = {
+    lines: report.records + report.badLines,
+    rows: report.records,
+    bad_lines: report.badLines,
+    tokens: shards.tokens,
+  };
+  log.info('ingest finished', { ...stats, manifestPath: written.manifestPath });
+  return { manifestPath: written.manifestPath, manifest: written.manifest, cacheHit: false, stats };
+}
+
+interface SplitShards {
+  labels: string[];
+  train: SplitArrays;
+  validation: SplitArrays;
+  tokens: number;
+}
+
+/** Reads and tokenizes the dataset, checks its quality, then splits (and for generation packs). */
+async function tokenizeAndSplit(
+  plan: BuildPlan,
+  pool: IngestPool,
+  signal: AbortSignal,
+  log: Logger,
+): Promise<{ report: JsonlReport; shards: SplitShards }> {
+  const { request, tokenizer } = plan;
   const classification = request.taskType === 'classification';
-  const source = new JsonlSource(location.path, { requireLabel: classification });
+  const source = new JsonlSource(plan.location.path, { requireLabel: classification });
   const tokenized = await tokenizeSource(source, {
-    pool: context.pool,
+    pool,
     tokenizer,
     layout: classification
       ? { kind: 'padded', seqLen: request.seqLen, padId: tokenizer.padId }
@@ -145,48 +190,48 @@ async function build(plan: BuildPlan, context: IngestContext, signal: AbortSigna
   if (report.badLines > 0) {
     log.warn('dataset has bad lines', { badLines: report.badLines, firstBad: report.firstBad });
   }
-
-  const columns = classification ? request.seqLen : request.seqLen + 1;
-  const shards = classification
-    ? buildClassificationShards(tokenized, columns, request.seed, request.valFraction)
-    : { labels: [], ...buildGenerationShards(tokenized, columns, request.seed, request.valFraction) };
+  const { seed, valFraction } = request;
+  const shards: SplitShards = classification
+    ? buildClassificationShards(tokenized, columnsOf(request), seed, valFraction)
+    : { labels: [], ...buildGenerationShards(tokenized, columnsOf(request), seed, valFraction) };
   assertNotEmpty(plan, 'train', shards.train);
   assertNotEmpty(plan, 'validation', shards.validation);
-  if (signal.aborted) throw new AutomatError(ErrorCodes.CANCELLED, 'ingest cancelled', { cause: signal.reason });
+  return { report, shards };
+}
 
-  const written = await writeShards({
-    dir: plan.dir,
-    header: {
-      key: plan.key,
-      task_type: request.taskType,
-      seq_len: columns,
-      tokenizer: {
-        ref: request.tokenizerRef,
-        sha256: tokenizer.sha256,
-        vocab_size: tokenizer.vocabSize,
-        pad_id: tokenizer.padId,
-      },
-      dataset: {
-        uri: request.datasetUri,
-        sha256: plan.datasetSha256,
-        rows: report.records,
-        bad_lines: report.badLines,
-      },
-      labels: shards.labels,
-      split: { seed: request.seed, val_fraction: request.valFraction },
+/** Ids per row: generation blocks carry one extra id so inputs and targets both span seq_len. */
+function columnsOf(request: ResolvedIngestRequest): number {
+  return request.taskType === 'classification' ? request.seqLen : request.seqLen + 1;
+}
+
+function manifestHeader(plan: BuildPlan, labels: string[], report: JsonlReport): ManifestHeader {
+  const { request, tokenizer } = plan;
+  return {
+    key: plan.key,
+    task_type: request.taskType,
+    seq_len: columnsOf(request),
+    tokenizer: {
+      ref: request.tokenizerRef,
+      sha256: tokenizer.sha256,
+      vocab_size: tokenizer.vocabSize,
+      pad_id: tokenizer.padId,
     },
-    train: shards.train,
-    validation: shards.validation,
-  });
-  const stats = { lines: report.lines, rows: report.records, bad_lines: report.badLines, tokens: shards.tokens };
-  log.info('ingest finished', { ...stats, manifestPath: written.manifestPath, reused: written.reused });
-  return { manifestPath: written.manifestPath, manifest: written.manifest, cacheHit: false, stats };
+    dataset: {
+      uri: request.datasetUri,
+      sha256: plan.datasetSha256,
+      rows: report.records,
+      bad_lines: report.badLines,
+    },
+    labels,
+    split: { seed: request.seed, val_fraction: request.valFraction },
+  };
 }
 
 function assertNotEmpty(plan: BuildPlan, name: string, split: SplitArrays): void {
   if (split.rows > 0) return;
   const { request } = plan;
-  const unit = request.taskType === 'classification' ? 'rows' : `blocks of ${request.seqLen + 1} tokens`;
+  const unit =
+    request.taskType === 'classification' ? 'rows' : `blocks of ${request.seqLen + 1} tokens`;
   throw new AutomatError(
     ErrorCodes.DATASET_INVALID,
     `dataset ${plan.location.path}: the ${name} split would hold no ${unit} ` +

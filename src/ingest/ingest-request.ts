@@ -30,8 +30,18 @@ export function resolveIngestRequest(request: IngestRequest): ResolvedIngestRequ
     seed: request.seed ?? INGEST_DEFAULTS.seed,
     maxBadFraction: request.maxBadFraction ?? INGEST_DEFAULTS.maxBadFraction,
   };
-  check('ingest.datasetUri', resolved.datasetUri.length > 0, 'a non-empty path', resolved.datasetUri);
-  check('ingest.tokenizerRef', resolved.tokenizerRef.length > 0, 'a non-empty ref', resolved.tokenizerRef);
+  check(
+    'ingest.datasetUri',
+    resolved.datasetUri.length > 0,
+    'a non-empty path',
+    resolved.datasetUri,
+  );
+  check(
+    'ingest.tokenizerRef',
+    resolved.tokenizerRef.length > 0,
+    'a non-empty ref',
+    resolved.tokenizerRef,
+  );
   check(
     'ingest.seqLen',
     Number.isInteger(resolved.seqLen) && resolved.seqLen >= 1,
@@ -60,5 +70,6 @@ export function resolveIngestRequest(request: IngestRequest): ResolvedIngestRequ
 }
 
 function check(field: string, ok: boolean, expected: string, got: unknown): void {
-  if (!ok) throw new ValidationError(field, [`${field} must be ${expected}, got ${JSON.stringify(got)}`]);
+  if (!ok)
+    throw new ValidationError(field, [`${field} must be ${expected}, got ${JSON.stringify(got)}`]);
 }

@@ -91,7 +91,8 @@ export class JsonlSource implements AsyncIterable<JsonlRecord> {
       throw new AutomatError(
         ErrorCodes.DATASET_INVALID,
         `dataset ${path}: ${badLines} of ${records + badLines} lines are bad ` +
-          `(${percent(fraction)}, more than the ${percent(maxBadFraction)} allowed)${this.#samples()}`,
+          `(${percent(fraction)}, more than the ${percent(maxBadFraction)} allowed)` +
+          this.#samples(),
       );
     }
   }

@@ -46,7 +46,11 @@ export async function openTokenizer(ref: string, files: TokenizerFiles): Promise
   try {
     encoder = createHfTokenizer(json.value, config?.value ?? {});
   } catch (error) {
-    throw invalid(ref, `${files.tokenizerPath} is not a usable tokenizer.json: ${String(error)}`, error);
+    throw invalid(
+      ref,
+      `${files.tokenizerPath} is not a usable tokenizer.json: ${String(error)}`,
+      error,
+    );
   }
   const vocab = encoder.get_vocab(true);
   if (vocab.size === 0) throw invalid(ref, `${files.tokenizerPath} has an empty vocabulary`);
@@ -124,7 +128,9 @@ function pickEosId(encoder: HfTokenizer, settings: Record<string, unknown>): num
 function pickPadId(encoder: HfTokenizer, settings: Record<string, unknown>): number {
   const model = settings.model as { unk_token?: unknown } | undefined;
   const unk = [settings.unk_token, model?.unk_token, '<unk>', '[UNK]'];
-  return idOf(encoder, [settings.pad_token]) ?? idOf(encoder, unk) ?? pickEosId(encoder, settings) ?? 0;
+  return (
+    idOf(encoder, [settings.pad_token]) ?? idOf(encoder, unk) ?? pickEosId(encoder, settings) ?? 0
+  );
 }
 
 function maxId(ids: Iterable<number>): number {

@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AutomatError, ErrorCodes } from '../errors/index.js';
-import { SHARD_FORMAT, type ShardFile, type ShardManifest, type ShardSplit } from './shard-manifest.js';
+import {
+  SHARD_FORMAT,
+  type ShardFile,
+  type ShardManifest,
+  type ShardSplit,
+} from './shard-manifest.js';
 
 /** One split's arrays as read from disk. */
 export interface ShardSplitData {
@@ -42,9 +47,14 @@ export async function readManifest(manifestPath: string): Promise<ShardManifest>
   }
   const manifest = value as Partial<ShardManifest> | null;
   if (manifest?.format !== SHARD_FORMAT) {
-    throw corrupt(`${manifestPath}: format must be "${SHARD_FORMAT}", got ${JSON.stringify(manifest?.format)}`);
+    throw corrupt(
+      `${manifestPath}: format must be "${SHARD_FORMAT}", got ${JSON.stringify(manifest?.format)}`,
+    );
   }
-  if (manifest.splits?.train?.tokens === undefined || manifest.splits.validation?.tokens === undefined) {
+  if (
+    manifest.splits?.train?.tokens === undefined ||
+    manifest.splits.validation?.tokens === undefined
+  ) {
     throw corrupt(`${manifestPath}: splits.train.tokens and splits.validation.tokens are required`);
   }
   return manifest as ShardManifest;
@@ -54,10 +64,16 @@ export async function readManifest(manifestPath: string): Promise<ShardManifest>
  * A cheap check for a cache hit: every file listed exists with the listed size. Returns the first
  * problem, or null. Contents are verified by `readShards` when a worker loads them.
  */
-export async function findShardProblem(dir: string, manifest: ShardManifest): Promise<string | null> {
+export async function findShardProblem(
+  dir: string,
+  manifest: ShardManifest,
+): Promise<string | null> {
   for (const file of listFiles(manifest)) {
     const path = join(dir, file.file);
-    const size = await stat(path).then((s) => s.size, () => null);
+    const size = await stat(path).then(
+      (s) => s.size,
+      () => null,
+    );
     if (size === null) return `${path} is missing`;
     if (size !== file.bytes) return `${path} holds ${size} bytes; manifest says ${file.bytes}`;
   }
@@ -88,7 +104,8 @@ async function readArray(dir: string, file: ShardFile): Promise<Int32Array> {
   const expected = file.shape.reduce((a, b) => a * b, 1) * Int32Array.BYTES_PER_ELEMENT;
   if (bytes.byteLength !== file.bytes || bytes.byteLength !== expected) {
     throw corrupt(
-      `${path} holds ${bytes.byteLength} bytes; expected ${file.bytes} for shape [${file.shape.join(', ')}]`,
+      `${path} holds ${bytes.byteLength} bytes; expected ${file.bytes} ` +
+        `for shape [${file.shape.join(', ')}]`,
     );
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');

@@ -3,7 +3,12 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { AutomatError, ErrorCodes } from '../errors/index.js';
-import { SHARD_FORMAT, type ShardFile, type ShardManifest, type ShardSplit } from './shard-manifest.js';
+import {
+  SHARD_FORMAT,
+  type ShardFile,
+  type ShardManifest,
+  type ShardSplit,
+} from './shard-manifest.js';
 
 /** One split's rows in memory. */
 export interface SplitArrays {

@@ -19,8 +19,7 @@ export interface TokenizeTask {
    * `ragged`: every id of each text followed by `eosId` (when not null), rows concatenated.
    */
   layout:
-    | { kind: 'padded'; seqLen: number; padId: number }
-    | { kind: 'ragged'; eosId: number | null };
+    { kind: 'padded'; seqLen: number; padId: number } | { kind: 'ragged'; eosId: number | null };
 }
 
 export interface TokenizeOutput {
@@ -33,7 +32,8 @@ export interface TokenizeOutput {
 }
 
 /** Errors come back as data so their stable code survives the thread boundary. */
-export type TokenizeReply = { ok: true; output: TokenizeOutput } | { ok: false; error: SerializedError };
+export type TokenizeReply =
+  { ok: true; output: TokenizeOutput } | { ok: false; error: SerializedError };
 
 // One parsed tokenizer per hash per thread: parsing llama2's vocabulary takes ~0.3 s.
 const tokenizers = new Map<string, Promise<LoadedTokenizer>>();

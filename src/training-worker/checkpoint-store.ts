@@ -87,7 +87,8 @@ export async function readCheckpoint(
   if (file.format !== CHECKPOINT_FORMAT) {
     throw new AutomatError(
       ErrorCodes.ARTIFACT_NOT_FOUND,
-      `resume_from ${JSON.stringify(path)} has format ${JSON.stringify(file.format)}, expected ${CHECKPOINT_FORMAT}`,
+      `resume_from ${JSON.stringify(path)} has format ${JSON.stringify(file.format)}, ` +
+        `expected ${CHECKPOINT_FORMAT}`,
     );
   }
   const blobs = new Map<string, Buffer>();

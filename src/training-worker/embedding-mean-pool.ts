@@ -95,16 +95,11 @@ export const embeddingMeanPoolGrad: GradConfig = {
   inputsToSave: ['ids', 'lengths'],
   gradFunc: (dy, saved, attrs) => {
     const [ids, lengths] = saved as [Tensor, Tensor];
-    const upstream = Array.isArray(dy) ? dy[0] : dy;
+    const upstream = (Array.isArray(dy) ? dy[0] : dy) as Tensor;
+    const gradAttrs: NamedAttrMap = { vocabSize: attrs['vocabSize'] as number };
+    const inputs = { dy: upstream, ids, lengths };
     return {
-      table: () =>
-        engine().runKernel(
-          EMBEDDING_MEAN_POOL_GRAD,
-          { dy: upstream as Tensor, ids, lengths },
-          {
-            vocabSize: attrs['vocabSize'] as number,
-          },
-        ) as Tensor,
+      table: () => engine().runKernel(EMBEDDING_MEAN_POOL_GRAD, inputs, gradAttrs) as Tensor,
     };
   },
 };

@@ -102,7 +102,8 @@ export class TrialChannel {
   /**
    * Stamps `trial_id`, `attempt`, `seq` and `ts`, validates, and queues the message for the
    * worker; resolves with the message as sent once ZeroMQ has taken it. Sends are serialised.
-   * Until a worker connects, the message waits up to `sendTimeoutMs`.
+   * Until a worker connects, the message waits up to `sendTimeoutMs`. A message that breaks
+   * the control contract rejects with a ValidationError and uses up no `seq`.
    */
   send(input: ControlInput): Promise<ControlMessage> {
     if (this.#closedBecause) {

@@ -82,15 +82,8 @@ function spawned(child: ChildProcess, entry: string): Promise<void> {
     };
     const onError = (error: Error): void => {
       child.off('spawn', onSpawn);
-      reject(
-        new AutomatError(
-          ErrorCodes.WORKER_START_FAILED,
-          `cannot start worker ${entry}: ${error.message}`,
-          {
-            cause: error,
-          },
-        ),
-      );
+      const message = `cannot start worker ${entry}: ${error.message}`;
+      reject(new AutomatError(ErrorCodes.WORKER_START_FAILED, message, { cause: error }));
     };
     child.once('spawn', onSpawn);
     child.once('error', onError);
@@ -99,8 +92,9 @@ function spawned(child: ChildProcess, entry: string): Promise<void> {
 
 function watch(child: ChildProcess, options: WorkerLaunchOptions, entry: string): WorkerProcess {
   const pid = child.pid;
-  if (pid === undefined)
-    throw new AutomatError(ErrorCodes.WORKER_START_FAILED, 'worker has no pid');
+  if (pid === undefined) {
+    throw new AutomatError(ErrorCodes.WORKER_START_FAILED, 'the spawned worker has no pid');
+  }
   const log = options.logger.child({ trialId: options.trialId, attempt: options.attempt, pid });
   const clock = options.clock ?? systemClock;
   const tail = new TailBuffer(options.stderrTailBytes ?? 16 * 1024);
