@@ -43,6 +43,8 @@ async function tokenizerFor(task: TokenizeTask): Promise<LoadedTokenizer> {
   if (loading === undefined) {
     loading = openTokenizer(task.ref, task.files);
     tokenizers.set(task.sha256, loading);
+    // A failed load is not kept, so a later task retries instead of repeating the old error.
+    loading.catch(() => tokenizers.delete(task.sha256));
   }
   const tokenizer = await loading;
   if (tokenizer.sha256 !== task.sha256) {
