@@ -19,6 +19,11 @@ export interface ResolvedTrial {
   minDelta: number;
   seed: number;
   valFraction: number;
+  /**
+   * Seed of the train/validation split, fixed for every trial so that trials with different
+   * training seeds share one set of shards (the split is part of the shard cache key).
+   */
+  splitSeed: number;
   budgetMs: number;
 }
 
@@ -31,6 +36,9 @@ export const HPARAM_DEFAULTS = {
   seed: 1337,
   val_fraction: 0.2,
 } as const;
+
+/** The split seed of every trial; see {@link ResolvedTrial.splitSeed}. */
+export const SPLIT_SEED = 1337;
 
 const METRICS_FOR_TASK: Readonly<Record<TaskTypeName, readonly PrimaryMetricName[]>> = {
   classification: ['val_accuracy', 'val_loss'],
@@ -67,6 +75,7 @@ export function resolveTrialSpec(spec: TrialSpec): ResolvedTrial {
     minDelta: h.min_delta ?? HPARAM_DEFAULTS.min_delta,
     seed: h.seed ?? HPARAM_DEFAULTS.seed,
     valFraction: h.val_fraction ?? HPARAM_DEFAULTS.val_fraction,
+    splitSeed: SPLIT_SEED,
     budgetMs: spec.budget_seconds * 1000,
   };
 }

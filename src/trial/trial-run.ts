@@ -139,7 +139,7 @@ export class TrialRun {
       seqLen: spec.seq_len,
       taskType: spec.task_type,
       valFraction: this.trial.valFraction,
-      seed: this.trial.seed,
+      seed: this.trial.splitSeed,
     });
   }
 
