@@ -38,7 +38,7 @@ describe('kernels added to the tfjs WebAssembly backend', () => {
 
   it('embeddingMeanPool equals the masked mean of gathered rows, value and gradient', () => {
     const [vocab, embed, seqLen] = [50, 4, 5];
-    const table = tf.variable(tf.randomNormal([vocab, embed], 0, 1, 'float32', 3));
+    const table = tf.variable<tf.Rank.R2>(tf.randomNormal([vocab, embed], 0, 1, 'float32', 3));
     const ids = tf.tensor2d([1, 2, 3, 0, 0, 4, 4, 9, 4, 4, 7, 0, 0, 0, 0], [3, seqLen], 'int32');
     const lengths = tf.tensor1d([3, 5, 0], 'int32');
     const mask = tf.tensor3d([1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0], [3, seqLen, 1]);
