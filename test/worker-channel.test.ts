@@ -4,6 +4,7 @@ import { contracts } from '../src/contracts/index.js';
 import { ErrorCodes, ValidationError } from '../src/errors/index.js';
 import { silentLogger } from '../src/log/logger.js';
 import { ChannelError } from '../src/worker-protocol/channel-error.js';
+import { clientSocketOptions } from '../src/worker-protocol/channel-keys.js';
 import { TrialChannel } from '../src/worker-protocol/trial-channel.js';
 import { uniqueTrialId } from './fixtures/worker/worker-harness.js';
 
@@ -35,7 +36,7 @@ describe('TrialChannel', () => {
 
   it('stamps trial, attempt, seq and ts on what it sends, in order', async () => {
     const channel = await open({ firstSeq: 10 });
-    const peer = new Pull({ linger: 0 });
+    const peer = new Pull({ linger: 0, ...clientSocketOptions(channel.workerKey ?? '') });
     peer.connect(channel.controlEndpoint);
     try {
       const cancel = { type: 'control.cancel_after_epoch', reason: 'r' } as const;

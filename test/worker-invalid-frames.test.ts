@@ -4,6 +4,7 @@ import { Pull, Push } from 'zeromq';
 import { contracts } from '../src/contracts/index.js';
 import { silentLogger } from '../src/log/logger.js';
 import { encodeControl, encodeHeartbeat } from '../src/worker-protocol/frame-codec.js';
+import { clientSocketOptions } from '../src/worker-protocol/channel-keys.js';
 import { TrialChannel } from '../src/worker-protocol/trial-channel.js';
 import { launchWorker, type WorkerProcess } from '../src/worker-protocol/worker-launcher.js';
 import { tempDir, trainRequest, uniqueTrialId } from './fixtures/worker/worker-harness.js';
@@ -31,7 +32,8 @@ describe('invalid and foreign frames', () => {
     const trialId = uniqueTrialId('frames');
     const channel = await TrialChannel.open({ trialId, attempt: 2, logger: silentLogger });
     cleanups.push(() => channel.close());
-    const impostor = new Push({ linger: 0 });
+    // The impostor knows the channel key: this test is about frames, not the handshake.
+    const impostor = new Push({ linger: 0, ...clientSocketOptions(channel.workerKey ?? '') });
     cleanups.push(() => impostor.close());
     impostor.connect(channel.heartbeatEndpoint);
 

@@ -35,6 +35,7 @@ export class ZmqWorkerLauncher implements WorkerLauncher {
         attempt: options.attempt,
         controlEndpoint: channel.controlEndpoint,
         heartbeatEndpoint: channel.heartbeatEndpoint,
+        ...(channel.workerKey ? { channelKey: channel.workerKey } : {}),
         maxOldSpaceSizeMb: options.maxOldSpaceMiB,
         logger,
         logLevel: this.options.workerLogLevel ?? 'warn',

@@ -16,7 +16,7 @@ const EXIT_LINGER_MS = 5_000;
 async function main(argv: readonly string[]): Promise<number> {
   let args: WorkerArgs;
   try {
-    args = parseWorkerArgs(argv);
+    args = parseWorkerArgs(argv, process.env);
   } catch (error) {
     createLogger({ level: 'error' }).error('training worker arguments rejected', {
       error: error instanceof Error ? error.message : String(error),
@@ -38,6 +38,7 @@ async function main(argv: readonly string[]): Promise<number> {
     attempt: args.attempt,
     logger,
     lingerMs: EXIT_LINGER_MS,
+    ...(args.channelKey ? { channelKey: args.channelKey } : {}),
   });
   try {
     const session = new WorkerSession({ endpoint, logger, trainTimeoutMs: args.trainTimeoutMs });

@@ -11,3 +11,4 @@ export {
 export { formatWorkerArgs, parseWorkerArgs, type WorkerArgs } from './worker-args.js';
 export type { ControlInput, HeartbeatInput } from './frame-codec.js';
 export { ChannelClosedError, ChannelError } from './channel-error.js';
+export { CHANNEL_KEY_ENV, newChannelKeys, type ChannelKeys } from './channel-keys.js';

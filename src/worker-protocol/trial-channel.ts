@@ -3,6 +3,7 @@ import { systemClock, type Clock } from '../clock/clock.js';
 import type { ControlMessage, Heartbeat } from '../contracts/index.js';
 import type { Logger } from '../log/logger.js';
 import { ChannelClosedError } from './channel-error.js';
+import { newChannelKeys, serverSocketOptions, type ChannelKeys } from './channel-keys.js';
 import { decodeHeartbeat, encodeControl, type ControlInput } from './frame-codec.js';
 import { MessageQueue } from './message-queue.js';
 import { translateZmqError } from './zmq-error.js';
@@ -24,6 +25,11 @@ export interface TrialChannelOptions {
   maxFrameBytes?: number;
   /** Source of `ts`. Default the system clock. */
   clock?: Clock;
+  /**
+   * Require CURVE (see channel-keys.ts): only a peer given `keys.serverPublicKey` can connect.
+   * Default true; tests of the plain-socket behaviour turn it off.
+   */
+  secure?: boolean;
 }
 
 /**
@@ -41,6 +47,8 @@ export class TrialChannel {
   readonly attempt: number;
   readonly controlEndpoint: string;
   readonly heartbeatEndpoint: string;
+  /** The key the worker needs to connect; undefined when the channel is not secure. */
+  readonly workerKey: string | undefined;
 
   readonly #push: Push;
   readonly #pull: Pull;
@@ -54,7 +62,13 @@ export class TrialChannel {
   #closedBecause: Error | undefined;
   #closing: Promise<void> | undefined;
 
-  private constructor(options: TrialChannelOptions, push: Push, pull: Pull) {
+  private constructor(
+    options: TrialChannelOptions,
+    push: Push,
+    pull: Pull,
+    keys: ChannelKeys | undefined,
+  ) {
+    this.workerKey = keys?.serverPublicKey;
     this.trialId = options.trialId;
     this.attempt = options.attempt;
     this.#seq = options.firstSeq ?? 0;
@@ -71,8 +85,14 @@ export class TrialChannel {
     const address = `tcp://${options.host ?? '127.0.0.1'}:*`;
     // linger 0: close() must never wait for a worker that is gone. A control message still
     // queued when the channel closes is therefore lost, which is what closing means here.
-    const push = new Push({ linger: 0, sendTimeout: options.sendTimeoutMs ?? 30_000 });
-    const pull = new Pull({ linger: 0, maxMessageSize: options.maxFrameBytes ?? 1024 * 1024 });
+    const keys = options.secure === false ? undefined : newChannelKeys();
+    const curve = keys ? serverSocketOptions(keys) : {};
+    const push = new Push({ linger: 0, sendTimeout: options.sendTimeoutMs ?? 30_000, ...curve });
+    const pull = new Pull({
+      linger: 0,
+      maxMessageSize: options.maxFrameBytes ?? 1024 * 1024,
+      ...curve,
+    });
     try {
       await push.bind(address);
       await pull.bind(address);
@@ -81,8 +101,12 @@ export class TrialChannel {
       pull.close();
       throw translateZmqError(error, `bind trial channel on ${address}`);
     }
-    const channel = new TrialChannel(options, push, pull);
+    const channel = new TrialChannel(options, push, pull, keys);
     channel.#receiving = channel.#receiveLoop();
+    if (keys) {
+      watchHandshakes(push, 'control', channel.#log);
+      watchHandshakes(pull, 'heartbeat', channel.#log);
+    }
     channel.#log.info('trial channel opened', {
       controlEndpoint: channel.controlEndpoint,
       heartbeatEndpoint: channel.heartbeatEndpoint,
@@ -212,4 +236,21 @@ function endpointOf(socket: Push | Pull): string {
   const endpoint = socket.lastEndpoint;
   if (endpoint === null) throw new Error('a bound ZeroMQ socket reported no endpoint');
   return endpoint;
+}
+
+/**
+ * A peer that fails the CURVE handshake is a foreign process, or a worker of an earlier attempt
+ * holding an old key: it is refused by ZeroMQ, and logged here so an operator can see it.
+ */
+function watchHandshakes(socket: Push | Pull, role: string, log: Logger): void {
+  const refused = (reason: string) => (event: { address: string; error?: Error }) =>
+    log.warn('peer refused at the channel handshake', {
+      socket: role,
+      address: event.address,
+      reason,
+      error: event.error?.message,
+    });
+  socket.events.on('handshake:error:protocol', refused('protocol'));
+  socket.events.on('handshake:error:auth', refused('auth'));
+  socket.events.on('handshake:error:other', refused('other'));
 }

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { TrialId } from '../contracts/index.js';
 import { ErrorCodes, ValidationError } from '../errors/index.js';
 import type { LogLevel } from '../log/logger.js';
+import { CHANNEL_KEY_ENV } from './channel-keys.js';
 
 /** What the launcher tells a worker process on its command line. */
 export interface WorkerArgs {
@@ -14,6 +15,8 @@ export interface WorkerArgs {
   trainTimeoutMs: number;
   /** Exit when stdin closes: the launcher holds its end, so this means the executor is gone. */
   exitWithParent: boolean;
+  /** The channel's CURVE key, read from the environment (never argv); unset for plain channels. */
+  channelKey?: string;
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
@@ -39,8 +42,14 @@ export function formatWorkerArgs(args: WorkerArgs): string[] {
   return argv;
 }
 
-/** Parses a worker's argv; throws a ValidationError naming the flag that is wrong. */
-export function parseWorkerArgs(argv: readonly string[]): WorkerArgs {
+/**
+ * Parses a worker's argv, and the channel key from `env`; throws a ValidationError naming the
+ * flag that is wrong.
+ */
+export function parseWorkerArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = {},
+): WorkerArgs {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -72,6 +81,7 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerArgs {
     logLevel: logLevel(values),
     trainTimeoutMs: integer(values, 'train-timeout-ms', 1),
     exitWithParent: values['exit-with-parent'] === true,
+    ...(env[CHANNEL_KEY_ENV] ? { channelKey: env[CHANNEL_KEY_ENV] } : {}),
   };
 }
 

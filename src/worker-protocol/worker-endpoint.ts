@@ -3,6 +3,7 @@ import { systemClock, type Clock } from '../clock/clock.js';
 import type { ControlMessage, Heartbeat } from '../contracts/index.js';
 import type { Logger } from '../log/logger.js';
 import { ChannelClosedError } from './channel-error.js';
+import { clientSocketOptions } from './channel-keys.js';
 import { decodeControl, encodeHeartbeat, type HeartbeatInput } from './frame-codec.js';
 import { MessageQueue } from './message-queue.js';
 import { translateZmqError } from './zmq-error.js';
@@ -22,6 +23,8 @@ export interface WorkerEndpointOptions {
   maxFrameBytes?: number;
   /** Source of `ts`. Default the system clock. */
   clock?: Clock;
+  /** The channel's CURVE server key (see channel-keys.ts); unset for a plain channel. */
+  channelKey?: string;
 }
 
 /**
@@ -56,8 +59,13 @@ export class WorkerEndpoint {
 
   /** Connects both sockets; ZeroMQ retries in the background until the executor is there. */
   static connect(options: WorkerEndpointOptions): WorkerEndpoint {
-    const push = new Push({ linger: options.lingerMs ?? 5_000 });
-    const pull = new Pull({ linger: 0, maxMessageSize: options.maxFrameBytes ?? 1024 * 1024 });
+    const curve = options.channelKey ? clientSocketOptions(options.channelKey) : {};
+    const push = new Push({ linger: options.lingerMs ?? 5_000, ...curve });
+    const pull = new Pull({
+      linger: 0,
+      maxMessageSize: options.maxFrameBytes ?? 1024 * 1024,
+      ...curve,
+    });
     try {
       pull.connect(options.controlEndpoint);
       push.connect(options.heartbeatEndpoint);

@@ -3,6 +3,7 @@ import { systemClock, type Clock } from '../clock/clock.js';
 import { AutomatError, ErrorCodes } from '../errors/index.js';
 import type { Logger, LogLevel } from '../log/logger.js';
 import { distEntry } from '../runtime/dist-path.js';
+import { CHANNEL_KEY_ENV } from './channel-keys.js';
 import { TailBuffer } from './tail-buffer.js';
 import { formatWorkerArgs } from './worker-args.js';
 import { classifyExit, type WorkerExit } from './worker-exit.js';
@@ -26,6 +27,8 @@ export interface WorkerLaunchOptions {
   trainTimeoutMs?: number;
   /** Environment of the worker. Default this process's environment. */
   env?: NodeJS.ProcessEnv;
+  /** The channel's CURVE key (`TrialChannel.workerKey`), handed over in the environment. */
+  channelKey?: string;
   /** Working directory of the worker. Default this process's. */
   cwd?: string;
   /** Drives the grace period of `terminate()`. Default the system clock. */
@@ -67,7 +70,10 @@ export async function launchWorker(options: WorkerLaunchOptions): Promise<Worker
   const child = spawn(process.execPath, [...nodeArgs, entry, ...workerArgs], {
     shell: false,
     stdio: ['pipe', 'ignore', 'pipe'],
-    env: options.env ?? process.env,
+    env: {
+      ...(options.env ?? process.env),
+      ...(options.channelKey ? { [CHANNEL_KEY_ENV]: options.channelKey } : {}),
+    },
     cwd: options.cwd,
   });
   await spawned(child, entry);
