@@ -3,20 +3,16 @@
  * compiled form (dist/src/ingest/tokenize-task.js) is what IngestPool points piscina at.
  */
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { serializeError, type SerializedError } from '../errors/index.js';
-import { encodeHead } from './encode-text.js';
-import type { TokenizerFiles } from './loaded-tokenizer.js';
-import { openEncoder, type TokenEncoder, type TokenizerBackend } from './token-encoder.js';
+import { AutomatError, ErrorCodes, serializeError, type SerializedError } from '../errors/index.js';
+import { encodeAll, encodeHead } from './encode-text.js';
+import { openTokenizer, type LoadedTokenizer, type TokenizerFiles } from './loaded-tokenizer.js';
 
 /** One batch of texts to encode with one tokenizer. */
 export interface TokenizeTask {
   ref: string;
   files: TokenizerFiles;
-  /** The hash the main thread keyed on; a thread that reads different bytes refuses the task. */
+  /** The hash the main thread loaded; a thread that reads different bytes refuses the task. */
   sha256: string;
-  backend: TokenizerBackend;
-  /** From LoadedTokenizer: allows encoding only a leading window of long texts. */
-  wordBounded: boolean;
   texts: string[];
   /**
    * `padded`: each text becomes one row of `seqLen` ids, truncated or filled with `padId`.
@@ -39,52 +35,47 @@ export interface TokenizeOutput {
 export type TokenizeReply =
   { ok: true; output: TokenizeOutput } | { ok: false; error: SerializedError };
 
-// One built tokenizer per (backend, hash) per thread: building llama2 takes ~0.35 s.
-const encoders = new Map<string, Promise<TokenEncoder>>();
+// One parsed tokenizer per hash per thread: parsing llama2's vocabulary takes ~0.3 s.
+const tokenizers = new Map<string, Promise<LoadedTokenizer>>();
 
-function encoderFor(task: TokenizeTask): Promise<TokenEncoder> {
-  const key = `${task.backend}:${task.sha256}`;
-  let loading = encoders.get(key);
+async function tokenizerFor(task: TokenizeTask): Promise<LoadedTokenizer> {
+  let loading = tokenizers.get(task.sha256);
   if (loading === undefined) {
-    loading = openEncoder(task.ref, task.backend, task.files, task.sha256);
-    encoders.set(key, loading);
+    loading = openTokenizer(task.ref, task.files);
+    tokenizers.set(task.sha256, loading);
     // A failed load is not kept, so a later task retries instead of repeating the old error.
-    loading.catch(() => encoders.delete(key));
+    loading.catch(() => tokenizers.delete(task.sha256));
   }
-  return loading;
+  const tokenizer = await loading;
+  if (tokenizer.sha256 !== task.sha256) {
+    tokenizers.delete(task.sha256);
+    throw new AutomatError(
+      ErrorCodes.TOKENIZER_INVALID,
+      `tokenizer_ref "${task.ref}": ${task.files.tokenizerPath} changed on disk during ingest`,
+    );
+  }
+  return tokenizer;
 }
 
-async function encodePadded(
-  encoder: TokenEncoder,
-  task: TokenizeTask,
-  seqLen: number,
-  padId: number,
-): Promise<TokenizeOutput> {
-  const { texts } = task;
+function encodePadded(tokenizer: LoadedTokenizer, texts: string[], seqLen: number, padId: number) {
   const ids = new Int32Array(texts.length * seqLen).fill(padId);
   const lengths = new Int32Array(texts.length);
   let truncated = 0;
-  // One encode in flight per thread: N threads then keep N cores busy, and no more.
-  for (let row = 0; row < texts.length; row += 1) {
-    const head = await encodeHead(encoder, task.wordBounded, texts[row] as string, seqLen);
+  texts.forEach((text, row) => {
+    const head = encodeHead(tokenizer, text, seqLen);
     ids.set(head.ids, row * seqLen);
     lengths[row] = head.ids.length;
     if (head.truncated) truncated += 1;
-  }
+  });
   return { ids, lengths, truncated };
 }
 
-async function encodeRagged(
-  encoder: TokenEncoder,
-  texts: string[],
-  eosId: number | null,
-): Promise<TokenizeOutput> {
-  const rows: number[][] = [];
-  for (const text of texts) {
-    const ids = await encoder.encode(text);
+function encodeRagged(tokenizer: LoadedTokenizer, texts: string[], eosId: number | null) {
+  const rows = texts.map((text) => {
+    const ids = encodeAll(tokenizer, text);
     if (eosId !== null) ids.push(eosId);
-    rows.push(ids);
-  }
+    return ids;
+  });
   const lengths = Int32Array.from(rows, (row) => row.length);
   const ids = new Int32Array(lengths.reduce((sum, n) => sum + n, 0));
   let offset = 0;
@@ -103,11 +94,11 @@ function transfer(reply: TokenizeReply): unknown {
 
 export default async function tokenizeTask(task: TokenizeTask): Promise<unknown> {
   try {
-    const encoder = await encoderFor(task);
+    const tokenizer = await tokenizerFor(task);
     const output =
       task.layout.kind === 'padded'
-        ? await encodePadded(encoder, task, task.layout.seqLen, task.layout.padId)
-        : await encodeRagged(encoder, task.texts, task.layout.eosId);
+        ? encodePadded(tokenizer, task.texts, task.layout.seqLen, task.layout.padId)
+        : encodeRagged(tokenizer, task.texts, task.layout.eosId);
     return transfer({ ok: true, output });
   } catch (error) {
     return transfer({ ok: false, error: serializeError(error) });

@@ -17,14 +17,6 @@ export interface ResolvedTrial {
   learningRate: number;
   patience: number;
   minDelta: number;
-  /** Epochs early stopping ignores at the start. */
-  warmupEpochs: number;
-  /** The value the primary metric must beat before an improvement counts; null for none. */
-  baseline: number | null;
-  /** Transient worker failures the trial survives (each followed by a retry). */
-  maxFailures: number;
-  /** The floor of the out-of-memory batch back-off. */
-  minBatchSize: number;
   seed: number;
   valFraction: number;
   /**
@@ -41,9 +33,6 @@ export const HPARAM_DEFAULTS = {
   learning_rate: 0.005,
   patience: 2,
   min_delta: 0,
-  warmup_epochs: 0,
-  max_failures: 2,
-  min_batch_size: 1,
   seed: 1337,
   val_fraction: 0.2,
 } as const;
@@ -75,26 +64,15 @@ export function resolveTrialSpec(spec: TrialSpec): ResolvedTrial {
     throw new ValidationError('trial.device_profile', [(error as Error).message]);
   }
   const h = spec.hparams ?? {};
-  const batchSize = h.batch_size ?? initialBatchSize(profile, spec.seq_len, spec.embed_dim);
-  const minBatchSize = h.min_batch_size ?? HPARAM_DEFAULTS.min_batch_size;
-  if (minBatchSize > batchSize) {
-    throw new ValidationError('trial.hparams.min_batch_size', [
-      `trial.hparams.min_batch_size must be at most the batch size ${batchSize}, got ${minBatchSize}`,
-    ]);
-  }
   return {
     spec,
     profile,
     mode: METRIC_MODE[spec.primary_metric],
     epochs: h.epochs ?? HPARAM_DEFAULTS.epochs,
-    batchSize,
+    batchSize: h.batch_size ?? initialBatchSize(profile, spec.seq_len, spec.embed_dim),
     learningRate: h.learning_rate ?? HPARAM_DEFAULTS.learning_rate,
     patience: h.patience ?? HPARAM_DEFAULTS.patience,
     minDelta: h.min_delta ?? HPARAM_DEFAULTS.min_delta,
-    warmupEpochs: h.warmup_epochs ?? HPARAM_DEFAULTS.warmup_epochs,
-    baseline: h.baseline ?? null,
-    maxFailures: h.max_failures ?? HPARAM_DEFAULTS.max_failures,
-    minBatchSize,
     seed: h.seed ?? HPARAM_DEFAULTS.seed,
     valFraction: h.val_fraction ?? HPARAM_DEFAULTS.val_fraction,
     splitSeed: SPLIT_SEED,
