@@ -5,6 +5,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import amqp from 'amqplib';
+import pg from 'pg';
 import { AmqpBus } from '../../src/bus/amqp-bus.js';
 import { busTopologyNames } from '../../src/bus/bus-topology.js';
 import { silentLogger } from '../../src/log/logger.js';
@@ -151,6 +153,37 @@ export class FaultWorld {
     while (!predicate()) {
       if (Date.now() > deadline) throw new Error(`${this.scenario}: timed out waiting for ${what}`);
       await sleep(100);
+    }
+  }
+
+  /** Drains the dead-letter queue; counts messages carrying a reason header. */
+  async deadLetters(): Promise<{ total: number; withReason: number }> {
+    const connection = await amqp.connect(this.env.AUTOMAT_AMQP_URL ?? '');
+    const channel = await connection.createChannel();
+    let total = 0;
+    let withReason = 0;
+    for (
+      let m = await channel.get(this.names.deadLetterQueue);
+      m;
+      m = await channel.get(this.names.deadLetterQueue)
+    ) {
+      total += 1;
+      if (m.properties.headers?.['x-automat-error-message']) withReason += 1;
+      channel.ack(m);
+    }
+    await connection.close();
+    return { total, withReason };
+  }
+
+  /** Trials the executor recorded, whatever their id. */
+  async storedTrialCount(): Promise<number> {
+    const client = new pg.Client({ connectionString: this.env.AUTOMAT_DATABASE_URL });
+    await client.connect();
+    try {
+      const result = await client.query(`SELECT count(*)::int AS n FROM "${this.schema}".trials`);
+      return Number(result.rows[0]?.n ?? 0);
+    } finally {
+      await client.end();
     }
   }
 

@@ -117,6 +117,11 @@ export const scenarios: Record<string, Scenario> = {
     await world.submit(bodies);
     await world.waitTerminal(TRIAL_TIMEOUT_MS * 2);
     const alive = world.executor?.exitCode === null && world.executor.signalCode === null;
-    return { notes: `executor ${alive ? 'alive' : 'DEAD'}`, ok: alive };
+    const dead = await world.deadLetters();
+    const extraTrials = (await world.storedTrialCount()) - world.trialIds.length;
+    return {
+      notes: `executor ${alive ? 'alive' : 'DEAD'}; dead-lettered with a reason ${dead.withReason}/${hostile.length}; hostile specs run as trials: ${extraTrials}`,
+      ok: alive && dead.withReason === hostile.length && extraTrials === 0,
+    };
   },
 };
