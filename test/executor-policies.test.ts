@@ -8,11 +8,13 @@ import {
   type ExecutorHarness,
 } from './support/executor-harness.js';
 import { writeSyntheticDataset } from './support/synthetic-dataset.js';
+import { waitFor } from './support/wait-for.js';
 
 describe('executor policies with a real worker', () => {
   let h: ExecutorHarness;
   let small: string;
   let large: string;
+  const received: Array<Record<string, unknown>> = [];
 
   beforeAll(async () => {
     h = await startExecutorHarness();
@@ -20,6 +22,9 @@ describe('executor policies with a real worker', () => {
     large = join(h.workDir, 'large.jsonl');
     await writeSyntheticDataset(small, { rows: 400 });
     await writeSyntheticDataset(large, { rows: 6000, wordsPerLine: 48 });
+    await h.bus.subscribe('automat.events.#', (_key, message) =>
+      received.push(message as Record<string, unknown>),
+    );
   });
 
   afterAll(async () => {
@@ -63,6 +68,25 @@ describe('executor policies with a real worker', () => {
     expect(outcome.epochsCompleted).toBeGreaterThanOrEqual(1);
     expect(outcome.epochsCompleted).toBeLessThan(50);
     expect(outcome.bestMetric.value).not.toBeNull();
+
+    // The final event and the promotion candidate both carry the stop reason and the best.
+    // Published and confirmed once the mirror is flushed; delivery to our subscriber follows.
+    await h.executor.flushMirror();
+    const ofTrial = () => received.filter((m) => m.trial_id === `${h.id}-budget`);
+    await waitFor(
+      () => ofTrial().some((m) => m.type === 'trial.promotion_candidate'),
+      10_000,
+      'the promotion candidate on the bus',
+    );
+    const mine = ofTrial();
+    const terminal = mine.find((m) => m.type === 'trial.state_changed' && m.to === 'timed_out');
+    const candidate = mine.find((m) => m.type === 'trial.promotion_candidate');
+    for (const event of [terminal, candidate]) {
+      expect(event).toMatchObject({
+        stop_reason: 'budget_exhausted',
+        best_metric: outcome.bestMetric,
+      });
+    }
   });
 
   it('fails a trial whose dataset does not exist, naming the path, without a worker', async () => {

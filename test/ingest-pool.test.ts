@@ -3,18 +3,22 @@ import { ErrorCodes } from '../src/errors/index.js';
 import { encodeHead } from '../src/ingest/encode-text.js';
 import { IngestPool } from '../src/ingest/ingest-pool.js';
 import type { LoadedTokenizer } from '../src/ingest/loaded-tokenizer.js';
+import { openEncoder, type TokenEncoder } from '../src/ingest/token-encoder.js';
 import type { TokenizeTask } from '../src/ingest/tokenize-task.js';
 import { loadTokenizer } from '../src/ingest/tokenizer-registry.js';
 import { distEntry } from '../src/runtime/dist-path.js';
 
 let pool: IngestPool;
 let tokenizer: LoadedTokenizer;
+let encoder: TokenEncoder;
 
 function task(texts: string[], seqLen = 8): TokenizeTask {
   return {
     ref: tokenizer.ref,
     files: tokenizer.files,
     sha256: tokenizer.sha256,
+    backend: 'native',
+    wordBounded: tokenizer.wordBounded,
     texts,
     layout: { kind: 'padded', seqLen, padId: tokenizer.padId },
   };
@@ -22,6 +26,7 @@ function task(texts: string[], seqLen = 8): TokenizeTask {
 
 beforeAll(async () => {
   tokenizer = await loadTokenizer('llama2');
+  encoder = await openEncoder('llama2', 'native', tokenizer.files, tokenizer.sha256);
   pool = new IngestPool({ threads: 2, maxInFlight: 2 });
 });
 
@@ -41,10 +46,10 @@ describe('IngestPool', () => {
 
     const output = await pool.run(task(['hi', long]));
 
-    const short = encodeHead(tokenizer, 'hi', 8).ids;
+    const short = (await encodeHead(encoder, true, 'hi', 8)).ids;
     expect(output.ids).toBeInstanceOf(Int32Array);
     expect([...output.ids.subarray(0, 8)]).toEqual([...short, ...Array(8 - short.length).fill(0)]);
-    expect([...output.ids.subarray(8)]).toEqual(encodeHead(tokenizer, long, 8).ids);
+    expect([...output.ids.subarray(8)]).toEqual((await encodeHead(encoder, true, long, 8)).ids);
     expect([...output.lengths]).toEqual([short.length, 8]);
     expect(output.truncated).toBe(1);
   });

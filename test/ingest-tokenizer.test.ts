@@ -3,13 +3,37 @@ import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../src/errors/index.js';
-import { encodeAll, encodeHead } from '../src/ingest/encode-text.js';
+import { encodeHead } from '../src/ingest/encode-text.js';
 import { createHfTokenizer } from '../src/ingest/hf-tokenizer.js';
+import type { LoadedTokenizer } from '../src/ingest/loaded-tokenizer.js';
+import { openEncoder, type TokenEncoder } from '../src/ingest/token-encoder.js';
 import { loadTokenizer, resolveTokenizerRef } from '../src/ingest/tokenizer-registry.js';
 
+const fixtureText = (name: string): string =>
+  readFileSync(new URL(`./fixtures/ingest/${name}`, import.meta.url), 'utf8');
+
+/** Texts that exercise whitespace runs, CRLF, digits, emoji, special-token text and e-mail. */
+const TEXTS = [
+  fixtureText('multipart.eml'),
+  fixtureText('html-only.eml'),
+  fixtureText('classification.jsonl'),
+  fixtureText('reviews.csv'),
+  'tabs\t\there, 1234567 digits,\r\n\r\n  spaces   — “quoted” 😀 <s> </s>',
+  'café résumé naïve 日本語のテキスト Ünïcödé … ½',
+];
+
+let llama2: LoadedTokenizer;
+let native: TokenEncoder;
+let js: TokenEncoder;
 let dir: string;
+
+beforeAll(async () => {
+  llama2 = await loadTokenizer('llama2');
+  native = await openEncoder('llama2', 'native', llama2.files, llama2.sha256);
+  js = await openEncoder('llama2', 'js', llama2.files, llama2.sha256);
+});
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'automat-ingest-tokenizer-'));
@@ -21,35 +45,25 @@ afterEach(async () => {
 
 describe('loadTokenizer', () => {
   it('loads the llama2 registry entry with its hash, vocabulary and special ids', async () => {
-    const tokenizer = await loadTokenizer('llama2');
-    const bytes = await readFile(tokenizer.files.tokenizerPath);
+    const bytes = await readFile(llama2.files.tokenizerPath);
 
-    expect(tokenizer.files.tokenizerPath).toMatch(
-      /tokenizer-llama2[\\/]models[\\/]tokenizer\.json$/,
-    );
-    expect(tokenizer.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
-    expect(tokenizer.vocabSize).toBe(32000);
-    expect(tokenizer.padId).toBe(0); // no pad token: <unk> stands in
-    expect(tokenizer.eosId).toBe(2);
-    expect(tokenizer.wordBounded).toBe(true);
+    expect(llama2.files.tokenizerPath).toMatch(/tokenizer-llama2[\\/]models[\\/]tokenizer\.json$/);
+    expect(llama2.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+    expect(llama2).toMatchObject({ vocabSize: 32000, padId: 0, eosId: 2, wordBounded: true });
     // Ingest adds no <s>: the first id is a word, not the BOS id 1.
-    expect(encodeAll(tokenizer, 'Hello world')[0]).not.toBe(1);
+    expect((await native.encode('Hello world'))[0]).not.toBe(1);
   });
 
   it('loads a tokenizer.json by path and by the folder holding it', async () => {
-    const { tokenizerPath } = resolveTokenizerRef('llama2');
     const folder = join(dir, 'my-tokenizer');
     await mkdir(folder);
-    await copyFile(tokenizerPath, join(folder, 'tokenizer.json'));
+    await copyFile(resolveTokenizerRef('llama2').tokenizerPath, join(folder, 'tokenizer.json'));
 
     const byFile = await loadTokenizer(join(folder, 'tokenizer.json'));
     const byFolder = await loadTokenizer(folder);
 
     expect(byFile.files.configPath).toBeNull();
-    expect(byFolder.sha256).toBe(byFile.sha256);
-    expect(encodeAll(byFolder, 'spam and ham')).toEqual(
-      encodeAll(await loadTokenizer('llama2'), 'spam and ham'),
-    );
+    expect(byFolder.sha256).toBe(llama2.sha256);
   });
 
   it('refuses a path that does not exist, naming the ref', async () => {
@@ -73,7 +87,9 @@ describe('loadTokenizer', () => {
     });
     await expect(loadTokenizer(notTokenizer)).rejects.toMatchObject({
       code: ErrorCodes.TOKENIZER_INVALID,
-      message: expect.stringContaining(notTokenizer),
+      message: expect.stringMatching(
+        /other\.json is not a usable tokenizer\.json: it has no "model"/,
+      ),
     });
   });
 
@@ -85,41 +101,55 @@ describe('loadTokenizer', () => {
   });
 });
 
-describe('word-by-word BPE', () => {
-  it('gives the same ids as the library tokenizer run over whole texts', async () => {
-    const tokenizer = await loadTokenizer('llama2');
-    const json = JSON.parse(await readFile(tokenizer.files.tokenizerPath, 'utf8')) as object;
+describe('tokenizer backends', () => {
+  it('give the same ids natively, in pure JS word by word, and in pure JS over whole texts', async () => {
+    const json = JSON.parse(await readFile(llama2.files.tokenizerPath, 'utf8')) as object;
     const reference = createHfTokenizer(json, {});
-    const texts = ['multipart.eml', 'html-only.eml', 'classification.jsonl'].map((name) =>
-      readFileSync(new URL(`./fixtures/ingest/${name}`, import.meta.url), 'utf8'),
-    );
-    texts.push('tabs\t\there, 1234567 digits,\r\n\r\n  spaces   — “quoted” 😀 <s> </s>');
 
     expect(reference.pre_tokenizer).toBeNull();
-    expect(tokenizer.encoder.pre_tokenizer).not.toBeNull();
-    for (const text of texts) {
-      expect(encodeAll(tokenizer, text)).toEqual(
-        reference.encode(text, { add_special_tokens: false }).ids,
-      );
+    for (const text of TEXTS) {
+      const ids = await native.encode(text);
+      expect(await js.encode(text)).toEqual(ids);
+      expect(reference.encode(text, { add_special_tokens: false }).ids).toEqual(ids);
     }
+  });
+
+  it('refuses a tokenizer file whose bytes changed since the main thread hashed it', async () => {
+    await expect(
+      openEncoder('llama2', 'native', llama2.files, 'f'.repeat(64)),
+    ).rejects.toMatchObject({
+      code: ErrorCodes.TOKENIZER_INVALID,
+      message: expect.stringContaining('changed on disk'),
+    });
+  });
+
+  it('names the ref when the native library cannot build the tokenizer', async () => {
+    const path = join(dir, 'tokenizer.json');
+    await writeFile(path, JSON.stringify({ model: { type: 'Nonsense', vocab: { a: 0 } } }));
+    const loaded = await loadTokenizer(path);
+
+    await expect(openEncoder(path, 'native', loaded.files, loaded.sha256)).rejects.toMatchObject({
+      code: ErrorCodes.TOKENIZER_INVALID,
+      message: expect.stringContaining(`tokenizer_ref "${path}"`),
+    });
   });
 });
 
 describe('encodeHead', () => {
   it('matches the first ids of the whole text when only a window is encoded', async () => {
-    const tokenizer = await loadTokenizer('llama2');
     const sentence =
       'Limited offer:  designer\twatches at 90% off!\r\nReply;\r  now, café résumé 😀. ';
     const text = sentence.repeat(60);
+    const all = await native.encode(text);
 
     // Many sizes, so that window cuts land next to "\r", tabs and double spaces.
     for (let maxTokens = 4; maxTokens <= 260; maxTokens += 7) {
-      const head = encodeHead(tokenizer, text, maxTokens);
+      const head = await encodeHead(native, true, text, maxTokens);
       expect(head.truncated).toBe(true);
-      expect(head.ids).toEqual(encodeAll(tokenizer, text).slice(0, maxTokens));
+      expect(head.ids).toEqual(all.slice(0, maxTokens));
     }
-    expect(encodeHead(tokenizer, 'short text', 64)).toEqual({
-      ids: encodeAll(tokenizer, 'short text'),
+    expect(await encodeHead(native, true, 'short text', 64)).toEqual({
+      ids: await native.encode('short text'),
       truncated: false,
     });
   });

@@ -3,7 +3,8 @@
  * services, injects one fault, and reports what survived.
  */
 import { hostileSpecs } from './hostile-specs.js';
-import { FaultWorld, services, sleep, type ScenarioResult } from './fault-harness.js';
+import type { FaultWorld } from './fault-harness.js';
+import { services, sleep, type ScenarioResult } from './fault-harness.js';
 
 const DATASET = 'examples/data/spam-assassin.jsonl';
 const TRIAL_TIMEOUT_MS = 240_000;

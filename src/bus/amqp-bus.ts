@@ -1,11 +1,5 @@
-import amqp, {
-  type Channel,
-  type ChannelModel,
-  type ConfirmChannel,
-  type ConsumeMessage,
-} from 'amqplib';
+import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import type { Clock } from '../clock/clock.js';
-import { AutomatError, ErrorCodes } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import {
   resolveAmqpBusOptions,
@@ -13,6 +7,7 @@ import {
   type ResolvedAmqpBusOptions,
 } from './amqp-bus-options.js';
 import { translateAmqpError } from './amqp-errors.js';
+import { AmqpIntakeConsumer } from './amqp-intake-consumer.js';
 import { AmqpIntakeDelivery } from './amqp-intake-delivery.js';
 import { AmqpPublisher } from './amqp-publisher.js';
 import { AmqpSubscription } from './amqp-subscription.js';
@@ -47,7 +42,7 @@ export class AmqpBus implements Bus {
   readonly #log: Logger;
   readonly #closeTimeoutMs: number;
   readonly #subscriptions = new Set<Subscription>();
-  #intakeTag: string | undefined;
+  readonly #intake: AmqpIntakeConsumer;
   #consumerClosed: CloseReason | undefined;
   #connectionError: Error | undefined;
   /** Set when the connection dropped without close() being called. */
@@ -109,6 +104,22 @@ export class AmqpBus implements Bus {
       log: this.#log,
       outranking: () => this.#stopped ?? this.#connectionLost,
     });
+    this.#intake = new AmqpIntakeConsumer({
+      channel: consuming,
+      queue: this.#names.intakeQueue,
+      log: this.#log,
+      closed: () => this.#consumerClosedReason(),
+      delivery: (message) =>
+        new AmqpIntakeDelivery(message, {
+          channel: this.#consumer,
+          publisher: this.#publisher,
+          queue: this.#names.intakeQueue,
+          deadLetterExchange: this.#names.deadLetterExchange,
+          clock: this.#clock,
+          log: this.#log,
+          closed: () => this.#consumerClosedReason(),
+        }),
+    });
     this.#watchConnection();
     this.#watchConsumer();
   }
@@ -151,38 +162,16 @@ export class AmqpBus implements Bus {
     });
   }
 
-  async consumeIntake(handler: IntakeHandler, options: IntakeOptions): Promise<void> {
-    const operation = `consume queue "${this.#names.intakeQueue}"`;
-    const closed = this.#consumerClosedReason();
-    if (closed) throw busClosedError(operation, closed);
-    if (!Number.isInteger(options.prefetch) || options.prefetch < 1) {
-      throw new AutomatError(
-        ErrorCodes.CONFIG_INVALID,
-        `prefetch must be an integer of at least 1, got ${options.prefetch}`,
-      );
-    }
-    if (this.#intakeTag !== undefined) {
-      throw new AutomatError(
-        ErrorCodes.ILLEGAL_STATE,
-        'consumeIntake was already called on this bus',
-      );
-    }
-    try {
-      // Per consumer (global = false), which is what RabbitMQ applies to quorum queues anyway.
-      await this.#consumer.prefetch(options.prefetch, false);
-      const { consumerTag } = await this.#consumer.consume(
-        this.#names.intakeQueue,
-        (message) => this.#onIntake(handler, message),
-        { noAck: false },
-      );
-      this.#intakeTag = consumerTag;
-    } catch (error) {
-      throw translateAmqpError(error, { operation, closed: this.#consumerClosedReason() });
-    }
-    this.#log.info('consuming intake', {
-      queue: this.#names.intakeQueue,
-      prefetch: options.prefetch,
-    });
+  consumeIntake(handler: IntakeHandler, options: IntakeOptions): Promise<void> {
+    return this.#intake.start(handler, options);
+  }
+
+  pauseIntake(): Promise<void> {
+    return this.#intake.pause();
+  }
+
+  resumeIntake(): Promise<void> {
+    return this.#intake.resume();
   }
 
   async subscribe(pattern: string, handler: SubscriptionHandler): Promise<Subscription> {
@@ -212,7 +201,8 @@ export class AmqpBus implements Bus {
   async #shutdown(why: Error): Promise<void> {
     this.#stopped = closeReason('bus', this.#clock.now(), why);
     this.#log.info('bus closing', { phase: 'stop consuming' });
-    await this.#cancelIntake();
+    // Unsettled deliveries stay with the consume channel until it closes, then go back.
+    await this.#intake.cancel();
     await Promise.allSettled([...this.#subscriptions].map((s) => s.close()));
     this.#subscriptions.clear();
 
@@ -230,49 +220,6 @@ export class AmqpBus implements Bus {
     if (!this.#consumerClosed) await this.#consumer.close().catch(ignoreClosed(this.#log));
     if (!this.#connectionLost) await this.#connection.close().catch(ignoreClosed(this.#log));
     this.#log.info('bus closed');
-  }
-
-  async #cancelIntake(): Promise<void> {
-    if (this.#intakeTag === undefined || this.#consumerClosed) return;
-    // Unsettled deliveries stay with this channel until it closes, then go back to the queue.
-    await this.#consumer.cancel(this.#intakeTag).catch(ignoreClosed(this.#log));
-  }
-
-  #onIntake(handler: IntakeHandler, message: ConsumeMessage | null): void {
-    if (message === null) {
-      this.#log.warn('intake consumer cancelled by the broker', { queue: this.#names.intakeQueue });
-      this.#intakeTag = undefined;
-      return;
-    }
-    const delivery = new AmqpIntakeDelivery(message, {
-      channel: this.#consumer,
-      publisher: this.#publisher,
-      queue: this.#names.intakeQueue,
-      deadLetterExchange: this.#names.deadLetterExchange,
-      clock: this.#clock,
-      log: this.#log,
-      closed: () => this.#consumerClosedReason(),
-    });
-    void this.#runHandler(handler, delivery);
-  }
-
-  async #runHandler(handler: IntakeHandler, delivery: AmqpIntakeDelivery): Promise<void> {
-    try {
-      await handler(delivery);
-    } catch (error) {
-      this.#log.error('intake handler failed; requeueing its message', {
-        error: error instanceof Error ? error.message : String(error),
-        redelivered: delivery.redelivered,
-      });
-      if (delivery.settled) return;
-      try {
-        delivery.requeue();
-      } catch (requeueError) {
-        this.#log.warn('could not requeue; the broker requeues when the channel closes', {
-          error: String(requeueError),
-        });
-      }
-    }
   }
 
   #consumerClosedReason(): CloseReason | undefined {

@@ -54,6 +54,14 @@ export interface Bus {
    */
   consumeIntake(handler: IntakeHandler, options: IntakeOptions): Promise<void>;
   /**
+   * Stops intake deliveries until {@link resumeIntake}; further messages stay in the queue.
+   * Resolves once no new delivery can arrive. Deliveries already handed out can still be
+   * settled. Idempotent; ILLEGAL_STATE before `consumeIntake`.
+   */
+  pauseIntake(): Promise<void>;
+  /** Delivers intake messages again, with the same handler and prefetch. Idempotent. */
+  resumeIntake(): Promise<void>;
+  /**
    * Publishes a TrialSpec (already serialised or an object) to the intake queue; resolves once
    * the broker confirmed it and a queue took it.
    */

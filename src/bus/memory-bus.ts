@@ -41,7 +41,8 @@ interface MemorySubscription {
  * The bus inside one process, for `automat0 run` and tests without a broker. It keeps the AMQP
  * bus's observable behaviour: JSON on the wire (a message is serialised and parsed again, so
  * aliasing bugs show up), topic patterns with `*` and `#`, publish order per subscriber,
- * asynchronous delivery, prefetch, requeue on handler failure and a delivery limit.
+ * asynchronous delivery, prefetch, pause and resume, requeue on handler failure and a delivery
+ * limit.
  */
 export class MemoryBus implements Bus {
   readonly #log: Logger;
@@ -51,6 +52,7 @@ export class MemoryBus implements Bus {
   readonly #queue: QueuedMessage[] = [];
   readonly #deadLetters: MemoryDeadLetter[] = [];
   #consumer: { handler: IntakeHandler; prefetch: number } | undefined;
+  #paused = false;
   #unsettled = 0;
   #stopped: CloseReason | undefined;
   #closing: Promise<void> | undefined;
@@ -110,6 +112,17 @@ export class MemoryBus implements Bus {
     this.#pump();
   }
 
+  async pauseIntake(): Promise<void> {
+    this.#assertConsuming('pause');
+    this.#paused = true;
+  }
+
+  async resumeIntake(): Promise<void> {
+    this.#assertConsuming('resume');
+    this.#paused = false;
+    this.#pump();
+  }
+
   async subscribe(pattern: string, handler: SubscriptionHandler): Promise<Subscription> {
     this.#assertOpen(`subscribe to "${pattern}"`);
     const subscription = { pattern, handler };
@@ -138,6 +151,16 @@ export class MemoryBus implements Bus {
     if (this.#stopped) throw busClosedError(operation, this.#stopped);
   }
 
+  #assertConsuming(operation: string): void {
+    this.#assertOpen(`${operation} the intake`);
+    if (!this.#consumer) {
+      throw new AutomatError(
+        ErrorCodes.ILLEGAL_STATE,
+        `cannot ${operation} the intake before consumeIntake was called`,
+      );
+    }
+  }
+
   #deliver(subscription: MemorySubscription, routingKey: string, text: string): void {
     if (!this.#subscriptions.has(subscription)) return;
     try {
@@ -149,7 +172,7 @@ export class MemoryBus implements Bus {
 
   /** Hands queued messages to the consumer while it has prefetch room. */
   #pump(): void {
-    while (this.#consumer && this.#unsettled < this.#consumer.prefetch) {
+    while (this.#consumer && !this.#paused && this.#unsettled < this.#consumer.prefetch) {
       const next = this.#queue.shift();
       if (!next) return;
       next.deliveries += 1;

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { AutomatError } from '../errors/index.js';
+import { cancelCommand } from './commands/cancel.js';
+import { ingestCommand } from './commands/ingest.js';
 import { runCommand } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
 import { showCommand } from './commands/show.js';
@@ -34,6 +36,27 @@ program
   .description('print a stored trial, its result and its epochs')
   .option('--server', "read the executor's Postgres database instead of the local one")
   .action((trialId, options) => exit(showCommand(trialId, options)));
+
+program
+  .command('ingest <dataset_uri>')
+  .description('tokenize a dataset into cached shards ahead of a search')
+  .requiredOption('--tokenizer <ref>', 'tokenizer: registry name, path or s3:// URI')
+  .requiredOption('--seq-len <n>', 'tokens per row')
+  .option('--task <type>', 'classification or generation', 'classification')
+  .option('--val-fraction <f>', 'share held out for validation (default 0.2)')
+  .option('--seed <n>', 'seed of the train/validation split (default 1337)')
+  .option('--max-bad-fraction <f>', 'share of bad lines tolerated (default 0.01)')
+  .option('--threads <n>', 'tokenizer threads (default: all cores)')
+  .option('--backend <name>', 'tokenizer implementation: native or js', 'native')
+  .option('--json', 'print the result as JSON')
+  .action((uri, options) => exit(ingestCommand(uri, options)));
+
+program
+  .command('cancel <trial_id>')
+  .description('ask the executor running a trial to stop it after its current epoch')
+  .option('--reason <text>', 'why; recorded with the stop')
+  .option('--timeout <seconds>', "how long to wait for an executor's answer", '10')
+  .action((trialId, options) => exit(cancelCommand(trialId, options)));
 
 function exit(result: Promise<number>): void {
   result.then(

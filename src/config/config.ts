@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_BUS_NAMES, type BusTopologyNames } from '../bus/bus-topology.js';
 import type { LogLevel } from '../log/logger.js';
 import { AutomatError, ErrorCodes } from '../errors/index.js';
+import { POLICY_DEFAULTS, type PolicySettings } from '../trial/trial-settings.js';
 
 /** S3 settings; all of endpoint, credentials and bucket come from the environment. */
 export interface S3Config {
@@ -33,6 +34,13 @@ export interface ExecutorConfig {
   stopGraceMs: number;
   /** Time a launched worker has to say hello. Default 120 s. */
   startupTimeoutMs: number;
+  /**
+   * Liveness, retry and memory settings (docs/policies.md): `AUTOMAT_HEARTBEAT_TIMEOUT_MS`
+   * (default 60 s), `AUTOMAT_PROGRESS_FACTOR` (3), `AUTOMAT_PROGRESS_MIN_MS` (120 s),
+   * `AUTOMAT_FIRST_EPOCH_TIMEOUT_MS` (1 h), `AUTOMAT_RETRY_BASE_MS` (1 s), `AUTOMAT_RETRY_MAX_MS`
+   * (60 s) and `AUTOMAT_WORKER_MEMORY_MIB` (the device profile's memory).
+   */
+  policy: PolicySettings;
   busNames: BusTopologyNames;
   logLevel: LogLevel;
 }
@@ -51,6 +59,7 @@ export function loadConfig(env: Env = process.env): ExecutorConfig {
     ingestThreads: optionalInt(env, 'AUTOMAT_INGEST_THREADS'),
     stopGraceMs: optionalInt(env, 'AUTOMAT_STOP_GRACE_MS') ?? 30_000,
     startupTimeoutMs: optionalInt(env, 'AUTOMAT_STARTUP_TIMEOUT_MS') ?? 120_000,
+    policy: loadPolicy(env),
     busNames: {
       exchange: env.AUTOMAT_EXCHANGE ?? DEFAULT_BUS_NAMES.exchange,
       intakeQueue: env.AUTOMAT_INTAKE_QUEUE ?? DEFAULT_BUS_NAMES.intakeQueue,
@@ -59,6 +68,20 @@ export function loadConfig(env: Env = process.env): ExecutorConfig {
       controlQueue: env.AUTOMAT_CONTROL_QUEUE ?? DEFAULT_BUS_NAMES.controlQueue,
     },
     logLevel: logLevel(env.AUTOMAT_LOG_LEVEL),
+  };
+}
+
+function loadPolicy(env: Env): PolicySettings {
+  const d = POLICY_DEFAULTS;
+  return {
+    heartbeatTimeoutMs: optionalInt(env, 'AUTOMAT_HEARTBEAT_TIMEOUT_MS') ?? d.heartbeatTimeoutMs,
+    progressFactor: optionalInt(env, 'AUTOMAT_PROGRESS_FACTOR') ?? d.progressFactor,
+    progressMinMs: optionalInt(env, 'AUTOMAT_PROGRESS_MIN_MS') ?? d.progressMinMs,
+    firstEpochTimeoutMs:
+      optionalInt(env, 'AUTOMAT_FIRST_EPOCH_TIMEOUT_MS') ?? d.firstEpochTimeoutMs,
+    retryBaseDelayMs: optionalInt(env, 'AUTOMAT_RETRY_BASE_MS') ?? d.retryBaseDelayMs,
+    retryMaxDelayMs: optionalInt(env, 'AUTOMAT_RETRY_MAX_MS') ?? d.retryMaxDelayMs,
+    workerMemoryMiB: optionalInt(env, 'AUTOMAT_WORKER_MEMORY_MIB') ?? d.workerMemoryMiB,
   };
 }
 

@@ -5,7 +5,8 @@ import { PrimaryMetric, TaskType } from './trial-spec.js';
 
 /**
  * The trial lifecycle. `queued → ingesting → launching → running` and then one terminal state;
- * `running → launching` is a retry. The legal moves live in `src/trial/trial-fsm.ts`.
+ * `running → launching` and `launching → launching` are retries (a new attempt). The legal moves
+ * live in `src/trial/trial-fsm.ts`.
  */
 export const TRIAL_STATES = [
   'queued',
@@ -49,6 +50,11 @@ export const StateChangedSchema = Type.Object(
     error: Type.Optional(
       Type.Object({ name: Type.String(), code: Type.String(), message: Type.String() }),
     ),
+    attempt: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'the attempt the trial is on after this move' }),
+    ),
+    // Present on a move to a terminal state: the best value so far, whatever the stop reason.
+    best_metric: Type.Optional(BestMetric),
   },
   { $id: 'trial.state_changed', title: 'state_changed', additionalProperties: false },
 );
@@ -72,12 +78,32 @@ export const PromotionCandidateSchema = Type.Object(
   { $id: 'trial.promotion_candidate', title: 'promotion_candidate', additionalProperties: false },
 );
 
-export const TrialEventSchema = Type.Union([StateChangedSchema, PromotionCandidateSchema], {
-  $id: 'TrialEvent',
-});
+/**
+ * The executor halved a trial's batch after its worker ran out of memory; the next attempt
+ * resumes from the last checkpoint at `batch_after`.
+ */
+export const BatchBackoffSchema = Type.Object(
+  {
+    type: Type.Literal('trial.batch_backoff'),
+    ...envelope,
+    attempt: Type.Integer({ minimum: 1, description: 'the attempt that ran out of memory' }),
+    next_attempt: Type.Integer({ minimum: 2 }),
+    batch_before: Type.Integer({ minimum: 1 }),
+    batch_after: Type.Integer({ minimum: 1 }),
+    min_batch_size: Type.Integer({ minimum: 1, description: 'the floor of the back-off' }),
+    reason: Type.String({ description: 'how the out-of-memory condition was detected' }),
+  },
+  { $id: 'trial.batch_backoff', title: 'batch_backoff', additionalProperties: false },
+);
+
+export const TrialEventSchema = Type.Union(
+  [StateChangedSchema, PromotionCandidateSchema, BatchBackoffSchema],
+  { $id: 'TrialEvent' },
+);
 
 export type TrialStateName = (typeof TRIAL_STATES)[number];
 export type StopReasonName = (typeof STOP_REASONS)[number];
 export type StateChangedEvent = Static<typeof StateChangedSchema>;
 export type PromotionCandidateEvent = Static<typeof PromotionCandidateSchema>;
+export type BatchBackoffEvent = Static<typeof BatchBackoffSchema>;
 export type TrialEvent = Static<typeof TrialEventSchema>;

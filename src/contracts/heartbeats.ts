@@ -81,8 +81,28 @@ export const FinalSchema = Type.Object(
   { $id: 'heartbeat.final', title: 'final', additionalProperties: false },
 );
 
+/**
+ * A liveness beat the worker sends every few seconds while it trains, so that the executor can
+ * tell a silent (hung) process from a slow epoch. It is consumed by the liveness watchdog and is
+ * not mirrored to the bus or stored: epochs already carry everything a consumer needs.
+ */
+export const ProgressSchema = Type.Object(
+  {
+    type: Type.Literal('heartbeat.progress'),
+    ...fromWorker,
+    epoch: Type.Integer({ minimum: 1, description: 'the epoch being trained' }),
+    epoch_elapsed_ms: Type.Number({
+      minimum: 0,
+      description: 'milliseconds since this epoch began',
+    }),
+    rss_bytes: Type.Integer({ minimum: 0, description: "the worker process's resident set" }),
+    heap_used_bytes: Type.Integer({ minimum: 0, description: 'V8 heap in use' }),
+  },
+  { $id: 'heartbeat.progress', title: 'progress', additionalProperties: false },
+);
+
 export const HeartbeatSchema = Type.Union(
-  [HelloSchema, EpochSchema, CheckpointSchema, FinalSchema],
+  [HelloSchema, EpochSchema, CheckpointSchema, FinalSchema, ProgressSchema],
   { $id: 'Heartbeat' },
 );
 
@@ -90,6 +110,7 @@ export type HelloMessage = Static<typeof HelloSchema>;
 export type EpochMessage = Static<typeof EpochSchema>;
 export type CheckpointMessage = Static<typeof CheckpointSchema>;
 export type FinalMessage = Static<typeof FinalSchema>;
+export type ProgressMessage = Static<typeof ProgressSchema>;
 export type Heartbeat = Static<typeof HeartbeatSchema>;
 export type BestMetricValue = Static<typeof BestMetric>;
 export type FinalStatus = (typeof FINAL_STATUSES)[number];

@@ -10,8 +10,19 @@ import {
   FinalSchema,
   HeartbeatSchema,
   HelloSchema,
+  ProgressSchema,
 } from './heartbeats.js';
-import { PromotionCandidateSchema, StateChangedSchema, TrialEventSchema } from './bus-events.js';
+import {
+  BatchBackoffSchema,
+  PromotionCandidateSchema,
+  StateChangedSchema,
+  TrialEventSchema,
+} from './bus-events.js';
+import {
+  CommandAnsweredSchema,
+  PlannerCancelSchema,
+  PlannerCommandSchema,
+} from './planner-commands.js';
 import { TrialSpecSchema } from './trial-spec.js';
 
 export * from './common.js';
@@ -19,6 +30,7 @@ export * from './trial-spec.js';
 export * from './control-messages.js';
 export * from './heartbeats.js';
 export * from './bus-events.js';
+export * from './planner-commands.js';
 export { defineContract, type Contract } from './contract.js';
 
 /** The validators used at every edge. */
@@ -27,6 +39,8 @@ export const contracts = {
   control: defineContract(ControlMessageSchema, 'control'),
   heartbeat: defineContract(HeartbeatSchema, 'heartbeat'),
   trialEvent: defineContract(TrialEventSchema, 'event'),
+  plannerCommand: defineContract(PlannerCommandSchema, 'command'),
+  commandAnswered: defineContract(CommandAnsweredSchema, 'answer'),
 };
 
 /** Every message schema, by file name, for `npm run contracts:export`. */
@@ -38,6 +52,10 @@ export const exportedSchemas = {
   'heartbeat.epoch': EpochSchema,
   'heartbeat.checkpoint': CheckpointSchema,
   'heartbeat.final': FinalSchema,
+  'heartbeat.progress': ProgressSchema,
   'trial.state_changed': StateChangedSchema,
   'trial.promotion_candidate': PromotionCandidateSchema,
+  'trial.batch_backoff': BatchBackoffSchema,
+  'planner.cancel': PlannerCancelSchema,
+  'planner.command_answered': CommandAnsweredSchema,
 } as const;

@@ -48,6 +48,30 @@ export const Hparams = Type.Object(
         description: 'a number greater than 0 and at most 0.5',
       }),
     ),
+    warmup_epochs: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 1000,
+        description: 'an integer between 0 and 1000 (epochs early stopping ignores)',
+      }),
+    ),
+    baseline: Type.Optional(
+      Type.Number({ description: 'a finite number the primary metric must beat to count' }),
+    ),
+    max_failures: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 100,
+        description: 'an integer between 0 and 100 (worker failures retried)',
+      }),
+    ),
+    min_batch_size: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 65536,
+        description: 'an integer between 1 and 65536 (floor of the out-of-memory back-off)',
+      }),
+    ),
   },
   { additionalProperties: false, description: 'an object of known hyperparameters' },
 );

@@ -9,6 +9,7 @@ import type { TrialStore } from '../store/trial-store.js';
 import type { ResolvedTrial } from '../trial/resolve-trial-spec.js';
 import type { TrialOutcome } from '../trial/trial-outcome.js';
 import type { CheckpointUploader, WorkerLauncher } from '../trial/trial-ports.js';
+import { POLICY_DEFAULTS, type PolicySettings } from '../trial/trial-settings.js';
 
 /** The adapters an executor runs on: real services for `serve`, embedded ones for `run`. */
 export interface ExecutorRuntime {
@@ -32,6 +33,14 @@ export interface ExecutorOptions {
   checkpointDir: string;
   /** How long close() waits for running trials to stop before it kills them. Default 60 s. */
   closeTimeoutMs?: number;
+  /** Liveness, retry and memory settings; each omitted one takes its POLICY_DEFAULTS value. */
+  policy?: Partial<PolicySettings>;
+}
+
+export interface ExecutorLoad {
+  active: number;
+  concurrency: number;
+  accepting: boolean;
 }
 
 /**
@@ -60,6 +69,8 @@ export class Executor {
         clock,
         logger,
         settings: {
+          ...POLICY_DEFAULTS,
+          ...definedOnly(options.policy ?? {}),
           stopGraceMs: options.stopGraceMs,
           startupTimeoutMs: options.startupTimeoutMs,
           checkpointDir: options.checkpointDir,
@@ -78,6 +89,19 @@ export class Executor {
     }).finally(() => this.#pending.delete(trialId));
     this.#pending.set(trialId, outcome);
     return outcome;
+  }
+
+  /**
+   * Trials submitted and not yet finished (running or waiting for a slot), against the
+   * concurrency, and whether the executor still takes trials (false once close() was called).
+   * The intake consumer pauses on it.
+   */
+  get load(): ExecutorLoad {
+    return {
+      active: this.#pending.size,
+      concurrency: this.options.concurrency,
+      accepting: this.#closing === undefined,
+    };
   }
 
   cancel(trialId: string, reason = 'cancelled by request'): Promise<CancelAnswer> {
@@ -134,4 +158,11 @@ export class Executor {
     await this.runtime.store.close();
     logger.info('executor closed');
   }
+}
+
+/** Drops keys whose value is undefined, so that they do not hide a default when spread. */
+function definedOnly<T extends object>(partial: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(partial).filter(([, value]) => value !== undefined),
+  ) as Partial<T>;
 }

@@ -13,26 +13,49 @@ export interface IntakeConsumerOptions {
   executor: Executor;
   clock: Clock;
   logger: Logger;
-  /** Unacknowledged TrialSpecs the broker may hand this executor at once. */
-  prefetch: number;
+  /**
+   * TrialSpecs the broker may hand over before they are settled. Default 1, with which the
+   * executor never takes more specs than it has free slots. With more, up to `prefetch − 1`
+   * specs already on their way when the last slot fills are accepted too and wait, recorded as
+   * `queued`, inside the executor.
+   */
+  prefetch?: number;
 }
 
 /**
- * Takes TrialSpecs from the intake queue. A spec is validated at this edge; a bad one goes to
- * the dead-letter queue with the reason and the field, and the executor carries on. A good one
- * is recorded in the store before it is acknowledged, then handed to the executor.
+ * Takes TrialSpecs from the intake queue, only as many as the executor has free slots. A spec
+ * is validated at this edge; a bad one goes to the dead-letter queue with the reason and the
+ * field. A good one is recorded in the store, handed to the executor, and only then
+ * acknowledged.
+ *
+ * Backpressure: when a spec takes the last free slot, the consumer is paused (`basic.cancel`)
+ * before that spec is acknowledged, so with prefetch 1 the broker cannot deliver another; the
+ * rest wait in RabbitMQ as queue depth. When a trial finishes, the consumer resumes. Specs are
+ * acknowledged when accepted, not when their trial ends: holding a delivery for a whole trial
+ * would run into RabbitMQ's consumer_timeout (30 minutes by default), which closes the channel.
  */
 export class IntakeConsumer {
-  constructor(private readonly options: IntakeConsumerOptions) {}
+  readonly #prefetch: number;
+  #flow: Promise<void> = Promise.resolve();
+  #paused = false;
 
-  start(): Promise<void> {
-    return this.options.bus.consumeIntake((delivery) => this.#handle(delivery), {
-      prefetch: this.options.prefetch,
+  constructor(private readonly options: IntakeConsumerOptions) {
+    this.#prefetch = options.prefetch ?? 1;
+  }
+
+  async start(): Promise<void> {
+    await this.options.bus.consumeIntake((delivery) => this.#handle(delivery), {
+      prefetch: this.#prefetch,
     });
+    await this.#reconcile();
   }
 
   async #handle(delivery: IntakeDelivery): Promise<void> {
     const { logger, store, clock, executor } = this.options;
+    if (!executor.load.accepting) {
+      // Thrown, so the bus puts the spec back for another executor.
+      throw new AutomatError(ErrorCodes.CANCELLED, 'the executor is shutting down');
+    }
     let trial: ResolvedTrial;
     try {
       trial = resolveTrialSpec(contracts.trialSpec.parseJson(delivery.body));
@@ -42,17 +65,52 @@ export class IntakeConsumer {
 
     const trialId = trial.spec.trial_id;
     const { created } = await store.createTrial(trial.spec, new Date(clock.now()).toISOString());
-    delivery.ack();
     if (!created) {
+      delivery.ack();
       logger.warn('duplicate trial_id ignored', { trialId, redelivered: delivery.redelivered });
       return;
     }
     logger.info('trial accepted', { trialId, taskType: trial.spec.task_type });
-    executor.submit(trial).then(
-      (outcome) => logger.info('trial outcome', { ...outcome }),
-      (error: unknown) =>
-        logger.error('trial ended abnormally', { trialId, error: serializeError(error) }),
-    );
+    this.#run(trial);
+    await this.#reconcile();
+    delivery.ack();
+  }
+
+  #run(trial: ResolvedTrial): void {
+    const { logger, executor } = this.options;
+    const trialId = trial.spec.trial_id;
+    void executor
+      .submit(trial)
+      .then(
+        (outcome) => logger.info('trial outcome', { ...outcome }),
+        (error: unknown) =>
+          logger.error('trial ended abnormally', { trialId, error: serializeError(error) }),
+      )
+      .finally(() => void this.#reconcile());
+  }
+
+  /** Pauses the intake when every slot is taken, resumes it when one is free; serialised. */
+  #reconcile(): Promise<void> {
+    this.#flow = this.#flow
+      .then(() => this.#applyFlow())
+      .catch((error: unknown) =>
+        this.options.logger.error('intake flow control failed', { error: serializeError(error) }),
+      );
+    return this.#flow;
+  }
+
+  async #applyFlow(): Promise<void> {
+    const { active, concurrency, accepting } = this.options.executor.load;
+    const full = !accepting || active >= concurrency;
+    if (full && !this.#paused) {
+      await this.options.bus.pauseIntake();
+      this.#paused = true;
+      this.options.logger.info('intake paused: no free trial slot', { active, concurrency });
+    } else if (!full && this.#paused) {
+      await this.options.bus.resumeIntake();
+      this.#paused = false;
+      this.options.logger.info('intake resumed', { active, concurrency });
+    }
   }
 
   async #reject(delivery: IntakeDelivery, error: unknown): Promise<void> {

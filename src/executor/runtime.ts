@@ -59,6 +59,7 @@ export function executorOptions(config: ExecutorConfig, concurrency: number): Ex
     stopGraceMs: config.stopGraceMs,
     startupTimeoutMs: config.startupTimeoutMs,
     checkpointDir: join(config.workDir, 'checkpoints'),
+    policy: config.policy,
   };
 }
 
@@ -93,6 +94,7 @@ function assemble(
       cacheDir: join(config.workDir, 'shards'),
       logger,
       ...(config.ingestThreads ? { threads: config.ingestThreads } : {}),
+      ...(config.s3 ? { s3: config.s3 } : {}),
     }),
     launcher: new ZmqWorkerLauncher({ logger }),
     clock: systemClock,

@@ -1,6 +1,10 @@
 import { serializeError } from '../errors/index.js';
 import type { Logger, LogLevel } from '../log/logger.js';
 import type { WorkerLauncher, WorkerSession } from '../trial/trial-ports.js';
+import {
+  DEFAULT_PROGRESS_INTERVAL_MS,
+  PROGRESS_INTERVAL_ENV,
+} from '../training-worker/progress-beat.js';
 import { launchWorker, TrialChannel } from '../worker-protocol/index.js';
 
 export interface ZmqWorkerLauncherOptions {
@@ -9,6 +13,8 @@ export interface ZmqWorkerLauncherOptions {
   workerLogLevel?: LogLevel;
   /** Script the worker process runs. Default the compiled reference training worker. */
   entry?: string;
+  /** Milliseconds between the worker's `heartbeat.progress` beats. Default 2 000. */
+  progressIntervalMs?: number;
 }
 
 /**
@@ -40,6 +46,7 @@ export class ZmqWorkerLauncher implements WorkerLauncher {
         logger,
         logLevel: this.options.workerLogLevel ?? 'warn',
         ...(this.options.entry ? { entry: this.options.entry } : {}),
+        env: this.#workerEnv(),
       });
     } catch (error) {
       await channel.close('worker did not start');
@@ -69,5 +76,11 @@ export class ZmqWorkerLauncher implements WorkerLauncher {
       },
       close: () => channel.close('closed by the trial'),
     };
+  }
+
+  /** This process's environment, plus the progress-beat interval the liveness watchdog needs. */
+  #workerEnv(): NodeJS.ProcessEnv {
+    const interval = this.options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
+    return { ...process.env, [PROGRESS_INTERVAL_ENV]: String(interval) };
   }
 }

@@ -1,15 +1,17 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import type { TaskTypeName } from '../contracts/index.js';
 
 /**
  * Bump when the bytes written for the same inputs change (tokenization, split or layout), so
- * shards from older code are rebuilt instead of reused.
+ * shards from older code are rebuilt instead of reused. 2: reading options joined the key.
  */
-export const INGEST_PIPELINE_VERSION = 1;
+export const INGEST_PIPELINE_VERSION = 2;
 
 export interface CacheKeyParts {
+  /** sha256 of the dataset's stored bytes. */
   datasetSha256: string;
+  /** How the bytes were read: format, text field, label field. */
+  reading: string;
   tokenizerSha256: string;
   /** The tokenizer_config.json hash: it picks the pad and end-of-sequence ids. */
   tokenizerConfigSha256: string | null;
@@ -24,6 +26,7 @@ export function ingestCacheKey(parts: CacheKeyParts): string {
   const fields = [
     `v${INGEST_PIPELINE_VERSION}`,
     parts.datasetSha256,
+    parts.reading,
     parts.tokenizerSha256,
     parts.tokenizerConfigSha256 ?? '-',
     String(parts.seqLen),
@@ -31,12 +34,9 @@ export function ingestCacheKey(parts: CacheKeyParts): string {
     String(parts.seed),
     String(parts.valFraction),
   ];
-  return createHash('sha256').update(fields.join('\n')).digest('hex');
+  return sha256Hex(fields.join('\n'));
 }
 
-/** sha256 of a file's bytes, streamed so large datasets are never held in memory. */
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }

@@ -1,72 +1,119 @@
 import { splitRows } from './dataset-split.js';
-import type { SplitArrays } from './shard-writer.js';
-import type { TokenizedSource } from './tokenize-source.js';
+import { GrowableInt32 } from './growable-int32.js';
+import { ShardArrayWriter } from './shard-array-writer.js';
+import type { ShardSplit } from './shard-manifest.js';
+import { TokenSpill } from './token-spill.js';
 import type { TokenizeOutput } from './tokenize-task.js';
 
-export interface ClassificationShards {
-  /** Label names sorted by UTF-16 code unit; a row's label is its index here. */
+/** What a collector leaves in the staging folder, ready for the manifest. */
+export interface BuiltSplits {
+  /** Classification: label names sorted by UTF-16 code unit. Generation: empty. */
   labels: string[];
-  train: SplitArrays;
-  validation: SplitArrays;
-  /** Real (unpadded) tokens over both splits. */
+  train: ShardSplit;
+  validation: ShardSplit;
+  /** Real (unpadded) tokens written over both splits. */
   tokens: number;
 }
 
+/** Rows copied between two yields to the event loop. */
+const ROWS_PER_SLICE = 4096;
+
 /**
- * Turns padded batches into stratified train and validation arrays: labels become indices into
- * the sorted label names, rows are split by `splitRows` and copied out in split order.
+ * Gathers padded classification rows as batches arrive (ids to a spill file, labels and lengths
+ * in memory), then writes stratified train and validation shards: labels become indices into the
+ * sorted label names and rows are split by `splitRows`.
  */
-export function buildClassificationShards(
-  tokenized: TokenizedSource,
-  seqLen: number,
-  seed: number,
-  valFraction: number,
-): ClassificationShards {
-  const labels = [...new Set(tokenized.labels)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const indexOf = new Map(labels.map((name, index) => [name, index]));
-  const groups = Int32Array.from(tokenized.labels, (name) => indexOf.get(name) as number);
-  const rows = locateRows(tokenized);
-  const split = splitRows(groups, seed, valFraction);
-  const train = gather(tokenized, rows, groups, split.train, seqLen);
-  const validation = gather(tokenized, rows, groups, split.validation, seqLen);
-  return { labels, train, validation, tokens: sum(train.lengths) + sum(validation.lengths) };
-}
+export class ClassificationCollector {
+  readonly #spill: TokenSpill;
+  readonly #seqLen: number;
+  readonly #lengths = new GrowableInt32();
+  /** Label of each row as its index in order of first appearance. */
+  readonly #firstSeen = new GrowableInt32();
+  readonly #names = new Map<string, number>();
+  truncated = 0;
 
-/** For every row, which batch holds it and at which position. */
-function locateRows(tokenized: TokenizedSource): { batch: Int32Array; index: Int32Array } {
-  const total = tokenized.labels.length;
-  const batch = new Int32Array(total);
-  const index = new Int32Array(total);
-  let row = 0;
-  tokenized.batches.forEach((output, b) => {
-    for (let i = 0; i < output.lengths.length; i += 1, row += 1) {
-      batch[row] = b;
-      index[row] = i;
+  private constructor(spill: TokenSpill, seqLen: number) {
+    this.#spill = spill;
+    this.#seqLen = seqLen;
+  }
+
+  static async create(folder: string, seqLen: number): Promise<ClassificationCollector> {
+    return new ClassificationCollector(await TokenSpill.create(folder), seqLen);
+  }
+
+  get rows(): number {
+    return this.#lengths.length;
+  }
+
+  async add(output: TokenizeOutput, labels: string[]): Promise<void> {
+    await this.#spill.append(output.ids);
+    this.#lengths.append(output.lengths);
+    for (const label of labels) {
+      let index = this.#names.get(label);
+      if (index === undefined) {
+        index = this.#names.size;
+        this.#names.set(label, index);
+      }
+      this.#firstSeen.push(index);
     }
-  });
-  return { batch, index };
+    this.truncated += output.truncated;
+  }
+
+  /** Drops the spill file, for a build that ends without writing. Idempotent. */
+  discard(): Promise<void> {
+    return this.#spill.remove();
+  }
+
+  async write(folder: string, seed: number, valFraction: number): Promise<BuiltSplits> {
+    await this.#spill.seal();
+    try {
+      const labels = [...this.#names.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      const sortedIndex = new Map(labels.map((name, index) => [name, index]));
+      const remap = Int32Array.from(this.#names.keys(), (name) => sortedIndex.get(name) as number);
+      const groups = this.#firstSeen.view().map((first) => remap[first] as number);
+      const split = splitRows(groups, seed, valFraction);
+      const train = await this.#writeSplit(folder, 'train', split.train, groups);
+      const validation = await this.#writeSplit(folder, 'validation', split.validation, groups);
+      return {
+        labels,
+        train: train.split,
+        validation: validation.split,
+        tokens: train.tokens + validation.tokens,
+      };
+    } finally {
+      await this.#spill.remove();
+    }
+  }
+
+  async #writeSplit(folder: string, name: string, order: Int32Array, groups: Int32Array) {
+    const seqLen = this.#seqLen;
+    const allLengths = this.#lengths.view();
+    const tokens = await ShardArrayWriter.create(folder, `${name}.tokens.i32`);
+    const row = new Int32Array(seqLen);
+    const labels = new Int32Array(order.length);
+    const lengths = new Int32Array(order.length);
+    let real = 0;
+    for (let out = 0; out < order.length; out += 1) {
+      const source = order[out] as number;
+      this.#spill.read(source * seqLen, row);
+      await tokens.append(row);
+      labels[out] = groups[source] as number;
+      lengths[out] = allLengths[source] as number;
+      real += lengths[out] as number;
+      if (out % ROWS_PER_SLICE === ROWS_PER_SLICE - 1) await this.#spill.breathe();
+    }
+    const split: ShardSplit = {
+      rows: order.length,
+      tokens: await tokens.close([order.length, seqLen]),
+      labels: await writeWhole(folder, `${name}.labels.i32`, labels),
+      lengths: await writeWhole(folder, `${name}.lengths.i32`, lengths),
+    };
+    return { split, tokens: real };
+  }
 }
 
-function gather(
-  tokenized: TokenizedSource,
-  rows: { batch: Int32Array; index: Int32Array },
-  groups: Int32Array,
-  order: Int32Array,
-  seqLen: number,
-): Required<SplitArrays> {
-  const tokens = new Int32Array(order.length * seqLen);
-  const labels = new Int32Array(order.length);
-  const lengths = new Int32Array(order.length);
-  order.forEach((row, out) => {
-    const output = tokenized.batches[rows.batch[row] as number] as TokenizeOutput;
-    const at = rows.index[row] as number;
-    tokens.set(output.ids.subarray(at * seqLen, (at + 1) * seqLen), out * seqLen);
-    labels[out] = groups[row] as number;
-    lengths[out] = output.lengths[at] as number;
-  });
-  return { rows: order.length, tokens, labels, lengths };
-}
-
-function sum(values: Int32Array): number {
-  return values.reduce((total, n) => total + n, 0);
+async function writeWhole(folder: string, file: string, values: Int32Array) {
+  const writer = await ShardArrayWriter.create(folder, file);
+  await writer.append(values);
+  return writer.close([values.length]);
 }

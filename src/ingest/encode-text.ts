@@ -1,4 +1,4 @@
-import type { LoadedTokenizer } from './loaded-tokenizer.js';
+import type { TokenEncoder } from './token-encoder.js';
 
 /** First guess at how many characters hold `maxTokens` tokens; emails average 2 to 4. */
 const CHARS_PER_TOKEN_GUESS = 4;
@@ -22,28 +22,21 @@ function wordEndFrom(text: string, from: number): number {
  * until it yields enough tokens. Because such tokens never cross that cut, the ids equal the first
  * ids of the whole text.
  */
-export function encodeHead(
-  tokenizer: LoadedTokenizer,
+export async function encodeHead(
+  encoder: TokenEncoder,
+  wordBounded: boolean,
   text: string,
   maxTokens: number,
-): { ids: number[]; truncated: boolean } {
-  if (tokenizer.wordBounded) {
+): Promise<{ ids: number[]; truncated: boolean }> {
+  if (wordBounded) {
     for (let window = maxTokens * CHARS_PER_TOKEN_GUESS; window < text.length; window *= 2) {
       const cut = wordEndFrom(text, window);
       if (cut >= text.length) break;
-      const ids = encodeAll(tokenizer, text.slice(0, cut));
+      const ids = await encoder.encode(text.slice(0, cut));
       if (ids.length >= maxTokens) return { ids: ids.slice(0, maxTokens), truncated: true };
     }
   }
-  const ids = encodeAll(tokenizer, text);
+  const ids = await encoder.encode(text);
   const truncated = ids.length > maxTokens;
   return { ids: truncated ? ids.slice(0, maxTokens) : ids, truncated };
-}
-
-/**
- * Every id of `text`, without special tokens: classification rows carry no `<s>` (it would spend
- * one of `seq_len` positions on a constant), and generation adds its own end-of-sequence marks.
- */
-export function encodeAll(tokenizer: LoadedTokenizer, text: string): number[] {
-  return tokenizer.encoder.encode(text, { add_special_tokens: false }).ids;
 }

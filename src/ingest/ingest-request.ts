@@ -1,11 +1,15 @@
 import type { TaskTypeName } from '../contracts/index.js';
 import { ValidationError } from '../errors/index.js';
+import { TOKENIZER_BACKENDS, type TokenizerBackend } from './token-encoder.js';
 
 /** What to ingest. Field names match `IngestRequest` in src/trial/trial-ports.ts. */
 export interface IngestRequest {
-  /** A local path or `file://` URI of a JSON Lines file. */
+  /**
+   * A local path, `file://` or `s3://` URI of a JSON Lines, CSV, TSV or text file, optionally
+   * gzip-compressed, optionally followed by reading options: `#format=csv&text=body&label=y`.
+   */
   datasetUri: string;
-  /** A registry name (`llama2`) or a path to a tokenizer.json. */
+  /** A registry name (`llama2`), a path or `s3://` URI of a tokenizer.json (or its folder). */
   tokenizerRef: string;
   seqLen: number;
   taskType: TaskTypeName;
@@ -15,12 +19,19 @@ export interface IngestRequest {
   seed?: number;
   /** Largest tolerated fraction of bad lines before the dataset is refused. Default 0.01. */
   maxBadFraction?: number;
+  /** Tokenizer implementation. Default `native`; both give the same ids. */
+  tokenizerBackend?: TokenizerBackend;
 }
 
 /** An IngestRequest with every default applied and every field checked. */
 export type ResolvedIngestRequest = Required<IngestRequest>;
 
-export const INGEST_DEFAULTS = { valFraction: 0.2, seed: 1337, maxBadFraction: 0.01 } as const;
+export const INGEST_DEFAULTS = {
+  valFraction: 0.2,
+  seed: 1337,
+  maxBadFraction: 0.01,
+  tokenizerBackend: 'native',
+} as const;
 
 /** Applies defaults and checks ranges; throws ValidationError naming the field. */
 export function resolveIngestRequest(request: IngestRequest): ResolvedIngestRequest {
@@ -29,6 +40,7 @@ export function resolveIngestRequest(request: IngestRequest): ResolvedIngestRequ
     valFraction: request.valFraction ?? INGEST_DEFAULTS.valFraction,
     seed: request.seed ?? INGEST_DEFAULTS.seed,
     maxBadFraction: request.maxBadFraction ?? INGEST_DEFAULTS.maxBadFraction,
+    tokenizerBackend: request.tokenizerBackend ?? INGEST_DEFAULTS.tokenizerBackend,
   };
   check(
     'ingest.datasetUri',
@@ -65,6 +77,12 @@ export function resolveIngestRequest(request: IngestRequest): ResolvedIngestRequ
     resolved.maxBadFraction >= 0 && resolved.maxBadFraction <= 1,
     'a number between 0 and 1',
     resolved.maxBadFraction,
+  );
+  check(
+    'ingest.tokenizerBackend',
+    TOKENIZER_BACKENDS.includes(resolved.tokenizerBackend),
+    `one of ${TOKENIZER_BACKENDS.join(', ')}`,
+    resolved.tokenizerBackend,
   );
   return resolved;
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { AutomatError, ErrorCodes } from '../errors/index.js';
-import { createHfTokenizer, installPreTokenizer, type HfTokenizer } from './hf-tokenizer.js';
+import { readTokenizerJson, type TokenizerJsonFacts } from './tokenizer-json.js';
 import { createWordSplitter } from './word-splitter.js';
 
 /** Where a tokenizer lives on disk; plain strings so it can be posted to worker threads. */
@@ -11,7 +11,7 @@ export interface TokenizerFiles {
   configPath: string | null;
 }
 
-/** A tokenizer ready to encode, with the facts the shard manifest records about it. */
+/** The facts about a tokenizer that the pipeline and the shard manifest need. */
 export interface LoadedTokenizer {
   ref: string;
   files: TokenizerFiles;
@@ -35,39 +35,33 @@ export interface LoadedTokenizer {
    * text cut there encodes to an exact prefix of the full text's ids.
    */
   wordBounded: boolean;
-  encoder: HfTokenizer;
 }
 
-/** Reads, hashes and builds a tokenizer. Any failure is TOKENIZER_INVALID naming `ref`. */
+/**
+ * Reads and hashes a tokenizer's files and works out its special ids, without building it (the
+ * ingest threads build it). Any failure is TOKENIZER_INVALID naming `ref`.
+ */
 export async function openTokenizer(ref: string, files: TokenizerFiles): Promise<LoadedTokenizer> {
   const json = await readTokenizerFile(ref, files.tokenizerPath);
   const config = files.configPath === null ? null : await readTokenizerFile(ref, files.configPath);
-  let encoder: HfTokenizer;
+  let facts: TokenizerJsonFacts;
   try {
-    encoder = createHfTokenizer(json.value, config?.value ?? {});
+    facts = readTokenizerJson(json.value);
   } catch (error) {
-    throw invalid(
-      ref,
-      `${files.tokenizerPath} is not a usable tokenizer.json: ${String(error)}`,
-      error,
-    );
+    const path = files.tokenizerPath;
+    const reason = `${path} is not a usable tokenizer.json: ${(error as Error).message}`;
+    throw invalid(ref, reason, error);
   }
-  const vocab = encoder.get_vocab(true);
-  if (vocab.size === 0) throw invalid(ref, `${files.tokenizerPath} has an empty vocabulary`);
-  const splitter = createWordSplitter(vocab.keys(), readMerges(json.value.model));
-  if (splitter !== null) installPreTokenizer(encoder, splitter);
-  // Special-token names come from the config; the unknown token may also sit in the model.
-  const settings = { model: json.value.model, ...config?.value };
+  const settings = config?.value ?? {};
   return {
     ref,
     files,
     sha256: json.sha256,
     configSha256: config?.sha256 ?? null,
-    vocabSize: maxId(vocab.values()) + 1,
-    padId: pickPadId(encoder, settings),
-    eosId: pickEosId(encoder, settings),
-    wordBounded: splitter !== null,
-    encoder,
+    vocabSize: maxId(facts.vocab.values()) + 1,
+    padId: pickPadId(facts, settings),
+    eosId: pickEosId(facts, settings),
+    wordBounded: createWordSplitter(facts.vocab.keys(), facts.merges) !== null,
   };
 }
 
@@ -96,7 +90,7 @@ async function readTokenizerFile(ref: string, path: string): Promise<ParsedFile>
   return { value: value as Record<string, unknown>, sha256 };
 }
 
-function invalid(ref: string, reason: string, cause?: unknown): AutomatError {
+export function invalid(ref: string, reason: string, cause?: unknown): AutomatError {
   return new AutomatError(ErrorCodes.TOKENIZER_INVALID, `tokenizer_ref "${ref}": ${reason}`, {
     cause,
   });
@@ -112,39 +106,26 @@ function tokenName(value: unknown): string | undefined {
   return undefined;
 }
 
-function idOf(encoder: HfTokenizer, names: unknown[]): number | undefined {
+function idOf(facts: TokenizerJsonFacts, names: unknown[]): number | undefined {
   for (const name of names) {
     const token = tokenName(name);
-    const id = token === undefined ? undefined : encoder.token_to_id(token);
+    const id = token === undefined ? undefined : facts.vocab.get(token);
     if (id !== undefined) return id;
   }
   return undefined;
 }
 
-function pickEosId(encoder: HfTokenizer, settings: Record<string, unknown>): number | null {
-  return idOf(encoder, [settings.eos_token, '</s>', '<|endoftext|>', '<eos>']) ?? null;
+function pickEosId(facts: TokenizerJsonFacts, settings: Record<string, unknown>): number | null {
+  return idOf(facts, [settings.eos_token, '</s>', '<|endoftext|>', '<eos>', '[SEP]']) ?? null;
 }
 
-function pickPadId(encoder: HfTokenizer, settings: Record<string, unknown>): number {
-  const model = settings.model as { unk_token?: unknown } | undefined;
-  const unk = [settings.unk_token, model?.unk_token, '<unk>', '[UNK]'];
-  return (
-    idOf(encoder, [settings.pad_token]) ?? idOf(encoder, unk) ?? pickEosId(encoder, settings) ?? 0
-  );
+function pickPadId(facts: TokenizerJsonFacts, settings: Record<string, unknown>): number {
+  const unk = [settings.unk_token, facts.unkToken, '<unk>', '[UNK]'];
+  return idOf(facts, [settings.pad_token]) ?? idOf(facts, unk) ?? pickEosId(facts, settings) ?? 0;
 }
 
 function maxId(ids: Iterable<number>): number {
   let max = -1;
   for (const id of ids) if (id > max) max = id;
   return max;
-}
-
-/** BPE merges as pairs; tokenizer.json writes them as `"a b"` strings or as `["a", "b"]`. */
-function readMerges(model: unknown): Array<[string, string]> {
-  const merges = (model as { merges?: unknown } | undefined)?.merges;
-  if (!Array.isArray(merges)) return [];
-  return merges.map((merge: unknown) => {
-    const pair = typeof merge === 'string' ? merge.split(' ', 2) : (merge as unknown[]);
-    return [String(pair[0]), String(pair[1] ?? '')];
-  });
 }

@@ -21,10 +21,32 @@ export interface ShardManifest {
   };
   dataset: {
     uri: string;
+    /** sha256 of the stored bytes (compressed bytes for a gzip file). */
     sha256: string;
     /** Examples accepted (classification) or documents read (generation). */
     rows: number;
     bad_lines: number;
+    /** The file name without folders and extensions, e.g. `spam-assassin`. Since v1.1. */
+    name?: string;
+    /** The first 12 hex digits of `sha256`: equal versions mean equal bytes. Since v1.1. */
+    version?: string;
+    /** Since v1.1. */
+    format?: 'jsonl' | 'csv' | 'tsv' | 'text';
+    /** Whether the stored bytes are gzip-compressed. Since v1.1. */
+    gzip?: boolean;
+    /** Stored bytes. Since v1.1. */
+    bytes?: number;
+    /** Where text and label were read from. Since v1.1. */
+    schema?: { text: string; label: string | null };
+  };
+  /** Tokenization facts of the build. Since v1.1; older manifests lack it. */
+  stats?: {
+    /** Real (unpadded) tokens written over both splits. */
+    tokens: number;
+    /** Classification rows cut at seq_len. */
+    truncated: number;
+    /** Which tokenizer implementation encoded them (ids are the same for both). */
+    backend: 'native' | 'js';
   };
   /** Classification: label index → label name, sorted. Generation: empty. */
   labels: string[];
@@ -39,7 +61,11 @@ export interface ShardSplit {
   tokens: ShardFile;
   /** Classification only: one int32 label index per row. */
   labels?: ShardFile;
-  /** Classification only: one int32 count of real (unpadded) tokens per row. */
+  /**
+   * Classification only: one int32 count of real (unpadded) tokens per row. It is the attention
+   * mask in compact form: position `p` of row `r` is attended to when `p < lengths[r]`; see
+   * `attentionMask` in shard-reader.ts.
+   */
   lengths?: ShardFile;
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AutomatError, ErrorCodes } from '../errors/index.js';
 import {
@@ -61,23 +61,72 @@ export async function readManifest(manifestPath: string): Promise<ShardManifest>
 }
 
 /**
- * A cheap check for a cache hit: every file listed exists with the listed size. Returns the first
- * problem, or null. Contents are verified by `readShards` when a worker loads them.
+ * Dates a verified shard set so that any later write shows: shard files one second before now,
+ * manifest.json just before now. A file written afterwards gets a modification time at least
+ * that of the manifest, and `findShardProblem` flags it. The margins cover file systems whose
+ * clock for timestamps lags the wall clock by a scheduler tick.
+ */
+export async function settleShardTimes(dir: string, manifest: ShardManifest): Promise<void> {
+  const now = Date.now();
+  const files = new Date(now - 1000);
+  for (const file of listFiles(manifest)) await utimes(join(dir, file.file), files, files);
+  const stamp = new Date(now - 50);
+  await utimes(join(dir, 'manifest.json'), stamp, stamp);
+}
+
+/**
+ * A cheap check for a cache hit: every file listed exists with the listed size and is older than
+ * manifest.json (see `settleShardTimes`). Returns the first problem, or null. A file written
+ * after publishing (a damaged or tampered shard) is not; `verifyShardFiles` then decides by
+ * checksum.
  */
 export async function findShardProblem(
   dir: string,
   manifest: ShardManifest,
 ): Promise<string | null> {
+  const manifestPath = join(dir, 'manifest.json');
+  const published = await stat(manifestPath).then(
+    (s) => s.mtimeMs,
+    () => null,
+  );
+  if (published === null) return `${manifestPath} is missing`;
   for (const file of listFiles(manifest)) {
     const path = join(dir, file.file);
-    const size = await stat(path).then(
-      (s) => s.size,
+    const info = await stat(path).then(
+      (s) => s,
       () => null,
     );
-    if (size === null) return `${path} is missing`;
-    if (size !== file.bytes) return `${path} holds ${size} bytes; manifest says ${file.bytes}`;
+    if (info === null) return `${path} is missing`;
+    if (info.size !== file.bytes)
+      return `${path} holds ${info.size} bytes; manifest says ${file.bytes}`;
+    if (info.mtimeMs >= published) return `${path} was modified after the manifest was written`;
   }
   return null;
+}
+
+/** Hashes every shard file and compares it with the manifest; the first problem, or null. */
+export async function verifyShardFiles(
+  dir: string,
+  manifest: ShardManifest,
+): Promise<string | null> {
+  for (const file of listFiles(manifest)) {
+    try {
+      await readArray(dir, file);
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+  return null;
+}
+
+/**
+ * Expands a split's `lengths` into a row-major 0/1 attention mask of `rows × columns` bytes. The
+ * shards store only lengths, a quarter of a mask's size, because padding is always at the end.
+ */
+export function attentionMask(lengths: Int32Array, columns: number): Uint8Array {
+  const mask = new Uint8Array(lengths.length * columns);
+  lengths.forEach((length, row) => mask.fill(1, row * columns, row * columns + length));
+  return mask;
 }
 
 function listFiles(manifest: ShardManifest): ShardFile[] {

@@ -1,8 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { AutomatError, ErrorCodes } from '../errors/index.js';
+import { ShardArrayWriter } from './shard-array-writer.js';
+import { settleShardTimes } from './shard-reader.js';
 import {
   SHARD_FORMAT,
   type ShardFile,
@@ -40,43 +42,74 @@ export interface WrittenShards {
 }
 
 /**
- * Writes int32 shards and manifest.json into a temporary sibling folder, then renames it to
- * `dir`, so readers see either nothing or a complete set. If another process wins the race for
- * the same `dir`, its folder is kept and ours is removed.
+ * Writes shards from arrays in memory into `dir`: everything goes to a temporary sibling folder
+ * first, which is renamed into place, so `dir` either does not exist or is complete. The
+ * ingest pipeline streams instead (see StagedShards); this form serves tests and tools.
  */
 export async function writeShards(request: WriteShardsRequest): Promise<WrittenShards> {
-  // Shards are raw little-endian int32; a big-endian host would write unreadable files.
-  if (endianness() !== 'LE') {
-    throw new AutomatError(ErrorCodes.INTERNAL, 'shards are little-endian; this host is not');
-  }
-  const { dir } = request;
-  const staging = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${randomUUID()}`);
-  await mkdir(staging, { recursive: true });
+  const staged = await StagedShards.create(dirname(request.dir));
   try {
-    const manifest = await writeContents(staging, request);
-    const published = await publish(staging, dir);
-    const manifestPath = join(dir, 'manifest.json');
-    if (published) return { manifestPath, manifest, reused: false };
-    const existing = JSON.parse(await readFile(manifestPath, 'utf8')) as ShardManifest;
-    return { manifestPath, manifest: existing, reused: true };
+    const columns = request.header.seq_len;
+    const train = await writeSplit(staged.folder, 'train', request.train, columns);
+    const validation = await writeSplit(staged.folder, 'validation', request.validation, columns);
+    const splits = { train, validation };
+    return await staged.publish(request.dir, request.header, splits, request.createdAt);
   } finally {
-    await rm(staging, { recursive: true, force: true });
+    await staged.discard();
   }
 }
 
-async function writeContents(folder: string, request: WriteShardsRequest): Promise<ShardManifest> {
-  const columns = request.header.seq_len;
-  const manifest: ShardManifest = {
-    format: SHARD_FORMAT,
-    ...request.header,
-    splits: {
-      train: await writeSplit(folder, 'train', request.train, columns),
-      validation: await writeSplit(folder, 'validation', request.validation, columns),
-    },
-    created_at: (request.createdAt ?? new Date()).toISOString(),
-  };
-  await writeFile(join(folder, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  return manifest;
+/**
+ * A shard set being written: a temporary folder beside its final place, published by one
+ * rename, so readers never see a half-written set (no torn files, even across processes).
+ */
+export class StagedShards {
+  private constructor(readonly folder: string) {}
+
+  /**
+   * A fresh temporary folder in `parent`, which must be on the same file system as the final
+   * folder (the rename is what makes publishing atomic). Its name starts with a dot.
+   */
+  static async create(parent: string): Promise<StagedShards> {
+    // Shards are raw little-endian int32; a big-endian host would write unreadable files.
+    if (endianness() !== 'LE') {
+      throw new AutomatError(ErrorCodes.INTERNAL, 'shards are little-endian; this host is not');
+    }
+    const folder = join(parent, `.staging-${process.pid}-${randomUUID()}`);
+    await mkdir(folder, { recursive: true });
+    return new StagedShards(folder);
+  }
+
+  /**
+   * Writes manifest.json, dates the files (see settleShardTimes), then renames the
+   * folder into place as `dir`. When another writer published `dir` first, its shards are kept.
+   */
+  async publish(
+    dir: string,
+    header: ManifestHeader,
+    splits: { train: ShardSplit; validation: ShardSplit },
+    createdAt = new Date(),
+  ): Promise<WrittenShards> {
+    const manifest: ShardManifest = {
+      format: SHARD_FORMAT,
+      ...header,
+      splits,
+      created_at: createdAt.toISOString(),
+    };
+    await writeFile(join(this.folder, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    await settleShardTimes(this.folder, manifest);
+    const manifestPath = join(dir, 'manifest.json');
+    if (await renameUnlessTaken(this.folder, dir)) {
+      return { manifestPath, manifest, reused: false };
+    }
+    const existing = JSON.parse(await readFile(manifestPath, 'utf8')) as ShardManifest;
+    return { manifestPath, manifest: existing, reused: true };
+  }
+
+  /** Removes what is left of the temporary folder; harmless after a publish. */
+  async discard(): Promise<void> {
+    await rm(this.folder, { recursive: true, force: true });
+  }
 }
 
 async function writeSplit(
@@ -110,14 +143,13 @@ async function writeArray(
   values: Int32Array,
   shape: number[],
 ): Promise<ShardFile> {
-  const bytes = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
-  await writeFile(join(folder, file), bytes);
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  return { file, dtype: 'int32', shape, bytes: bytes.byteLength, sha256 };
+  const writer = await ShardArrayWriter.create(folder, file);
+  await writer.append(values);
+  return writer.close(shape);
 }
 
 /** Renames `staging` to `dir`; false when `dir` already exists (another writer won). */
-async function publish(staging: string, dir: string): Promise<boolean> {
+async function renameUnlessTaken(staging: string, dir: string): Promise<boolean> {
   try {
     await rename(staging, dir);
     return true;

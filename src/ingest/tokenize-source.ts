@@ -1,43 +1,60 @@
 import type { IngestPool, PendingBatch } from './ingest-pool.js';
-import type { JsonlSource } from './jsonl-source.js';
 import type { LoadedTokenizer } from './loaded-tokenizer.js';
+import type { DatasetRecord } from './sources/record-parsers.js';
+import type { TokenEncoder } from './token-encoder.js';
 import type { TokenizeOutput, TokenizeTask } from './tokenize-task.js';
 
 export interface TokenizeSourceOptions {
   pool: IngestPool;
   tokenizer: LoadedTokenizer;
+  backend: TokenEncoder['backend'];
   layout: TokenizeTask['layout'];
+  /** Receives each batch's ids, in file order, with the labels of its records. */
+  consume: (output: TokenizeOutput, labels: string[]) => Promise<void>;
   /** Texts per thread task. Default 64. */
   batchTexts?: number;
-  /** A batch is also cut once its texts reach this many characters. Default 1 000 000. */
+  /** A batch is also cut once its texts reach this many characters. Default 256 000. */
   batchChars?: number;
   signal?: AbortSignal;
 }
 
-/** Every record's ids, batch by batch in file order, and each record's label. */
-export interface TokenizedSource {
-  batches: TokenizeOutput[];
-  /** Labels in record order; empty when the source does not require them. */
+export interface TokenizeTotals {
+  texts: number;
+  /** Real (unpadded) ids produced, end-of-sequence marks included. */
+  tokens: number;
+}
+
+interface Queued {
+  batch: PendingBatch;
   labels: string[];
 }
 
 /**
- * Reads the source once and tokenizes it on the pool. Batches run in parallel up to the pool's
- * in-flight bound, which also bounds how much text is held in memory; results are reassembled in
- * file order so the split is independent of thread timing.
+ * Reads the records once and tokenizes them on the pool. Batches run in parallel up to the pool's
+ * in-flight bound, and finished batches are handed to `consume` in file order as soon as the
+ * oldest is done, so at most `maxInFlight + 1` batches of texts and ids are held at any time,
+ * whatever the size of the corpus.
  */
 export async function tokenizeSource(
-  source: JsonlSource,
+  records: AsyncIterable<DatasetRecord>,
   options: TokenizeSourceOptions,
-): Promise<TokenizedSource> {
-  const { pool, tokenizer, layout, signal } = options;
+): Promise<TokenizeTotals> {
+  const { pool, tokenizer, signal } = options;
   const batchTexts = options.batchTexts ?? 64;
-  const batchChars = options.batchChars ?? 1_000_000;
-  const pending: PendingBatch[] = [];
-  const labels: string[] = [];
+  const batchChars = options.batchChars ?? 256_000;
+  const queue: Queued[] = [];
+  const totals: TokenizeTotals = { texts: 0, tokens: 0 };
   let texts: string[] = [];
+  let labels: string[] = [];
   let chars = 0;
-  let failure: { error: unknown } | undefined;
+
+  const drainOne = async (): Promise<void> => {
+    const head = queue.shift() as Queued;
+    const output = await head.batch.result;
+    totals.texts += output.lengths.length;
+    for (const length of output.lengths) totals.tokens += length;
+    await options.consume(output, head.labels);
+  };
 
   const flush = async (): Promise<void> => {
     if (texts.length === 0) return;
@@ -45,27 +62,30 @@ export async function tokenizeSource(
       ref: tokenizer.ref,
       files: tokenizer.files,
       sha256: tokenizer.sha256,
+      backend: options.backend,
+      wordBounded: tokenizer.wordBounded,
       texts,
-      layout,
+      layout: options.layout,
     };
+    queue.push({ batch: await pool.enqueue(task, signal), labels });
     texts = [];
+    labels = [];
     chars = 0;
-    const batch = await pool.enqueue(task, signal);
-    batch.result.catch((error: unknown) => (failure ??= { error }));
-    pending.push(batch);
+    while (queue.length > pool.maxInFlight) await drainOne();
   };
 
-  for await (const record of source) {
-    texts.push(record.text);
-    chars += record.text.length;
-    if (record.label !== null) labels.push(record.label);
-    if (texts.length >= batchTexts || chars >= batchChars) await flush();
-    // Stop reading at the first failed batch instead of tokenizing the rest of the file first.
-    if (failure !== undefined) throw failure.error;
+  try {
+    for await (const record of records) {
+      texts.push(record.text);
+      chars += record.text.length;
+      if (record.label !== null) labels.push(record.label);
+      if (texts.length >= batchTexts || chars >= batchChars) await flush();
+    }
+    await flush();
+    while (queue.length > 0) await drainOne();
+  } finally {
+    // On failure, let batches still running finish quietly; their results are dropped.
+    for (const queued of queue) queued.batch.result.catch(() => undefined);
   }
-  await flush();
-
-  const batches: TokenizeOutput[] = [];
-  for (const batch of pending) batches.push(await batch.result);
-  return { batches, labels };
+  return totals;
 }

@@ -3,16 +3,20 @@
  * compiled form (dist/src/ingest/tokenize-task.js) is what IngestPool points piscina at.
  */
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { AutomatError, ErrorCodes, serializeError, type SerializedError } from '../errors/index.js';
-import { encodeAll, encodeHead } from './encode-text.js';
-import { openTokenizer, type LoadedTokenizer, type TokenizerFiles } from './loaded-tokenizer.js';
+import { serializeError, type SerializedError } from '../errors/index.js';
+import { encodeHead } from './encode-text.js';
+import type { TokenizerFiles } from './loaded-tokenizer.js';
+import { openEncoder, type TokenEncoder, type TokenizerBackend } from './token-encoder.js';
 
 /** One batch of texts to encode with one tokenizer. */
 export interface TokenizeTask {
   ref: string;
   files: TokenizerFiles;
-  /** The hash the main thread loaded; a thread that reads different bytes refuses the task. */
+  /** The hash the main thread keyed on; a thread that reads different bytes refuses the task. */
   sha256: string;
+  backend: TokenizerBackend;
+  /** From LoadedTokenizer: allows encoding only a leading window of long texts. */
+  wordBounded: boolean;
   texts: string[];
   /**
    * `padded`: each text becomes one row of `seqLen` ids, truncated or filled with `padId`.
@@ -35,47 +39,52 @@ export interface TokenizeOutput {
 export type TokenizeReply =
   { ok: true; output: TokenizeOutput } | { ok: false; error: SerializedError };
 
-// One parsed tokenizer per hash per thread: parsing llama2's vocabulary takes ~0.3 s.
-const tokenizers = new Map<string, Promise<LoadedTokenizer>>();
+// One built tokenizer per (backend, hash) per thread: building llama2 takes ~0.35 s.
+const encoders = new Map<string, Promise<TokenEncoder>>();
 
-async function tokenizerFor(task: TokenizeTask): Promise<LoadedTokenizer> {
-  let loading = tokenizers.get(task.sha256);
+function encoderFor(task: TokenizeTask): Promise<TokenEncoder> {
+  const key = `${task.backend}:${task.sha256}`;
+  let loading = encoders.get(key);
   if (loading === undefined) {
-    loading = openTokenizer(task.ref, task.files);
-    tokenizers.set(task.sha256, loading);
+    loading = openEncoder(task.ref, task.backend, task.files, task.sha256);
+    encoders.set(key, loading);
     // A failed load is not kept, so a later task retries instead of repeating the old error.
-    loading.catch(() => tokenizers.delete(task.sha256));
+    loading.catch(() => encoders.delete(key));
   }
-  const tokenizer = await loading;
-  if (tokenizer.sha256 !== task.sha256) {
-    tokenizers.delete(task.sha256);
-    throw new AutomatError(
-      ErrorCodes.TOKENIZER_INVALID,
-      `tokenizer_ref "${task.ref}": ${task.files.tokenizerPath} changed on disk during ingest`,
-    );
-  }
-  return tokenizer;
+  return loading;
 }
 
-function encodePadded(tokenizer: LoadedTokenizer, texts: string[], seqLen: number, padId: number) {
+async function encodePadded(
+  encoder: TokenEncoder,
+  task: TokenizeTask,
+  seqLen: number,
+  padId: number,
+): Promise<TokenizeOutput> {
+  const { texts } = task;
   const ids = new Int32Array(texts.length * seqLen).fill(padId);
   const lengths = new Int32Array(texts.length);
   let truncated = 0;
-  texts.forEach((text, row) => {
-    const head = encodeHead(tokenizer, text, seqLen);
+  // One encode in flight per thread: N threads then keep N cores busy, and no more.
+  for (let row = 0; row < texts.length; row += 1) {
+    const head = await encodeHead(encoder, task.wordBounded, texts[row] as string, seqLen);
     ids.set(head.ids, row * seqLen);
     lengths[row] = head.ids.length;
     if (head.truncated) truncated += 1;
-  });
+  }
   return { ids, lengths, truncated };
 }
 
-function encodeRagged(tokenizer: LoadedTokenizer, texts: string[], eosId: number | null) {
-  const rows = texts.map((text) => {
-    const ids = encodeAll(tokenizer, text);
+async function encodeRagged(
+  encoder: TokenEncoder,
+  texts: string[],
+  eosId: number | null,
+): Promise<TokenizeOutput> {
+  const rows: number[][] = [];
+  for (const text of texts) {
+    const ids = await encoder.encode(text);
     if (eosId !== null) ids.push(eosId);
-    return ids;
-  });
+    rows.push(ids);
+  }
   const lengths = Int32Array.from(rows, (row) => row.length);
   const ids = new Int32Array(lengths.reduce((sum, n) => sum + n, 0));
   let offset = 0;
@@ -94,11 +103,11 @@ function transfer(reply: TokenizeReply): unknown {
 
 export default async function tokenizeTask(task: TokenizeTask): Promise<unknown> {
   try {
-    const tokenizer = await tokenizerFor(task);
+    const encoder = await encoderFor(task);
     const output =
       task.layout.kind === 'padded'
-        ? encodePadded(tokenizer, task.texts, task.layout.seqLen, task.layout.padId)
-        : encodeRagged(tokenizer, task.texts, task.layout.eosId);
+        ? await encodePadded(encoder, task, task.layout.seqLen, task.layout.padId)
+        : await encodeRagged(encoder, task.texts, task.layout.eosId);
     return transfer({ ok: true, output });
   } catch (error) {
     return transfer({ ok: false, error: serializeError(error) });

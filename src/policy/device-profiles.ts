@@ -59,9 +59,16 @@ export function resolveDeviceProfile(name: string): DeviceProfile {
   );
 }
 
-/** The initial batch for a profile: a power of two that keeps tokens per step near the budget. */
+/** The largest batch a TrialSpec may ask for; the initial batch never exceeds it either. */
+export const MAX_BATCH_SIZE = 65536;
+
+/**
+ * The initial batch for a profile: the largest power of two whose tokens per step (batch ×
+ * seq_len) stay within the profile's budget, scaled by 128 / embed_dim; at least 1 and at most
+ * {@link MAX_BATCH_SIZE}. Out-of-memory back-off halves it from there.
+ */
 export function initialBatchSize(profile: DeviceProfile, seqLen: number, embedDim: number): number {
   const tokens = (profile.tokensPerBatchAt128 * 128) / Math.max(embedDim, 1);
-  const rows = Math.max(1, Math.floor(tokens / seqLen));
+  const rows = Math.min(MAX_BATCH_SIZE, Math.max(1, Math.floor(tokens / seqLen)));
   return 2 ** Math.floor(Math.log2(rows));
 }

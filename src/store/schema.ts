@@ -90,8 +90,26 @@ const initialSchema: Migration = {
   ],
 };
 
+/** Every out-of-memory batch back-off: the attempt that ran out and the batch it ran at. */
+const batchBackoffs: Migration = {
+  version: 2,
+  name: 'batch back-offs',
+  statements: [
+    `CREATE TABLE batch_backoffs (
+      trial_id TEXT NOT NULL REFERENCES trials (trial_id),
+      attempt INTEGER NOT NULL,
+      next_attempt INTEGER NOT NULL,
+      batch_before INTEGER NOT NULL,
+      batch_after INTEGER NOT NULL,
+      reason TEXT NOT NULL,
+      recorded_at TEXT NOT NULL,
+      PRIMARY KEY (trial_id, attempt)
+    )`,
+  ],
+};
+
 /** Every migration, in the order it must run. */
-export const MIGRATIONS: readonly Migration[] = [initialSchema];
+export const MIGRATIONS: readonly Migration[] = [initialSchema, batchBackoffs];
 
 /** The migrations not yet in `applied`, in order. */
 export function pendingMigrations(applied: ReadonlySet<number>): Migration[] {

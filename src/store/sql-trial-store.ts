@@ -14,6 +14,7 @@ import { StoreError, toStoreError } from './store-errors.js';
 import { TrialStoreQueries as Q } from './trial-store-queries.js';
 import {
   finiteOrNull,
+  toBatchBackoffRecord,
   toCheckpointRecord,
   toEpochRecord,
   toJson,
@@ -21,6 +22,7 @@ import {
   toStoredMessage,
   toStoredTransition,
   toTrialRecord,
+  type BatchBackoffRow,
   type CheckpointRow,
   type EpochRow,
   type MessageRow,
@@ -28,6 +30,7 @@ import {
   type TrialRow,
 } from './trial-store-rows.js';
 import type {
+  BatchBackoffRecord,
   CheckpointRecord,
   EpochRecord,
   ResultInput,
@@ -158,6 +161,27 @@ export class SqlTrialStore implements TrialStore {
     return this.#run('listTransitions', async () => {
       const rows = await this.#driver.query<TransitionRow>(Q.selectTransitions, [trialId]);
       return rows.map(toStoredTransition);
+    });
+  }
+
+  recordBatchBackoff(b: BatchBackoffRecord): Promise<void> {
+    return this.#run('recordBatchBackoff', async () => {
+      await this.#driver.execute(Q.upsertBatchBackoff, [
+        b.trialId,
+        b.attempt,
+        b.nextAttempt,
+        b.batchBefore,
+        b.batchAfter,
+        b.reason,
+        b.recordedAt,
+      ]);
+    });
+  }
+
+  listBatchBackoffs(trialId: string): Promise<BatchBackoffRecord[]> {
+    return this.#run('listBatchBackoffs', async () => {
+      const rows = await this.#driver.query<BatchBackoffRow>(Q.selectBatchBackoffs, [trialId]);
+      return rows.map(toBatchBackoffRecord);
     });
   }
 

@@ -76,6 +76,21 @@ export const TrialStoreQueries = {
     SELECT trial_id, seq, type, payload_json, recorded_at
     FROM trial_messages WHERE trial_id = $1 ORDER BY seq`,
 
+  upsertBatchBackoff: `
+    INSERT INTO batch_backoffs (trial_id, attempt, next_attempt, batch_before, batch_after,
+      reason, recorded_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
+    ON CONFLICT (trial_id, attempt) DO UPDATE SET
+      next_attempt = excluded.next_attempt,
+      batch_before = excluded.batch_before,
+      batch_after = excluded.batch_after,
+      reason = excluded.reason,
+      recorded_at = excluded.recorded_at`,
+
+  selectBatchBackoffs: `
+    SELECT trial_id, attempt, next_attempt, batch_before, batch_after, reason, recorded_at
+    FROM batch_backoffs WHERE trial_id = $1 ORDER BY attempt`,
+
   selectTransitions: `
     SELECT from_state, to_state, reason, stop_reason, error_json, attempt, at
     FROM trial_transitions WHERE trial_id = $1 ORDER BY position`,

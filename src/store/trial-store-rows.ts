@@ -6,6 +6,7 @@ import type {
 } from '../contracts/index.js';
 import type { SerializedError } from '../errors/index.js';
 import type {
+  BatchBackoffRecord,
   CheckpointRecord,
   EpochRecord,
   StoredMessage,
@@ -66,6 +67,16 @@ export interface TransitionRow {
   error_json: string | null;
   attempt: number | string;
   at: string;
+}
+
+export interface BatchBackoffRow {
+  trial_id: string;
+  attempt: number | string;
+  next_attempt: number | string;
+  batch_before: number | string;
+  batch_after: number | string;
+  reason: string;
+  recorded_at: string;
 }
 
 /** NaN and ±Infinity have no JSON or portable SQL form; the store keeps them as null. */
@@ -143,5 +154,17 @@ export function toStoredTransition(row: TransitionRow): StoredTransition {
     error: fromJsonOrNull<SerializedError>(row.error_json),
     attempt: Number(row.attempt),
     at: row.at,
+  };
+}
+
+export function toBatchBackoffRecord(row: BatchBackoffRow): BatchBackoffRecord {
+  return {
+    trialId: row.trial_id,
+    attempt: Number(row.attempt),
+    nextAttempt: Number(row.next_attempt),
+    batchBefore: Number(row.batch_before),
+    batchAfter: Number(row.batch_after),
+    reason: row.reason,
+    recordedAt: row.recorded_at,
   };
 }

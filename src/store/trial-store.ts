@@ -44,6 +44,10 @@ export interface TrialStore {
   listMessages(trialId: string): Promise<StoredMessage[]>;
   /** In the order they were recorded. */
   listTransitions(trialId: string): Promise<StoredTransition[]>;
+  /** Inserts or replaces the back-off that followed `(trialId, attempt)`. */
+  recordBatchBackoff(backoff: BatchBackoffRecord): Promise<void>;
+  /** Ordered by attempt. */
+  listBatchBackoffs(trialId: string): Promise<BatchBackoffRecord[]>;
   /** Releases connections; idempotent, and every call returns the same promise. */
   close(): Promise<void>;
 }
@@ -123,4 +127,17 @@ export interface ResultInput {
   bestMetric: BestMetricValue | null;
   bestCheckpointUri: string | null;
   at: string;
+}
+
+/** An out-of-memory back-off: `attempt` ran out of memory at `batchBefore`. */
+export interface BatchBackoffRecord {
+  trialId: string;
+  attempt: number;
+  /** The attempt that runs at `batchAfter`. */
+  nextAttempt: number;
+  batchBefore: number;
+  batchAfter: number;
+  /** How the out-of-memory condition was detected. */
+  reason: string;
+  recordedAt: string;
 }

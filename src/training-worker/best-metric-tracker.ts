@@ -1,17 +1,16 @@
 import type { BestMetricValue, PrimaryMetricName } from '../contracts/index.js';
+import { METRIC_MODE, type MetricMode } from '../policy/metric-direction.js';
 
-/** Whether a higher value of `metric` is better. Accuracy rises; loss and perplexity fall. */
-export function metricMode(metric: PrimaryMetricName): 'max' | 'min' {
-  return metric === 'val_accuracy' ? 'max' : 'min';
-}
-
-/** Remembers the epoch with the best primary metric; null (non-finite) values never win. */
+/**
+ * Remembers the epoch with the best primary metric; null (non-finite) values never win. Which
+ * way is better comes from the executor's one table (METRIC_MODE), never from the name here.
+ */
 export class BestMetricTracker {
-  readonly #mode: 'max' | 'min';
+  readonly #mode: MetricMode;
   #best: BestMetricValue;
 
   constructor(metric: PrimaryMetricName, initial?: BestMetricValue) {
-    this.#mode = metricMode(metric);
+    this.#mode = METRIC_MODE[metric];
     this.#best = initial ?? { name: metric, value: null, epoch: null };
   }
 

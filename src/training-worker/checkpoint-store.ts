@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { BestMetricValue, ModelSettingsValue, TrainHparamsValue } from '../contracts/index.js';
 import { AutomatError, ErrorCodes } from '../errors/index.js';
-import type { ClassifierState, NamedArray } from './text-classifier.js';
+import type { ModelState, NamedArray } from './model-state.js';
 
 export const CHECKPOINT_FORMAT = 'automat0.checkpoint/v1';
 
@@ -25,9 +26,22 @@ interface TensorEntry {
   byte_length: number;
 }
 
+/** Size and sha256 of one binary file beside checkpoint.json. */
+interface FileEntry {
+  file: string;
+  bytes: number;
+  sha256: string;
+}
+
+/**
+ * checkpoint.json, the checkpoint's manifest: epoch, metrics and best metric, the model and
+ * hparams it was trained with, where each tensor lies, and the size and checksum of every file.
+ */
 interface CheckpointFile extends CheckpointHeader {
   format: typeof CHECKPOINT_FORMAT;
   created_at: string;
+  /** Absent only in checkpoints written before checksums were recorded. */
+  files?: FileEntry[];
   tensors: TensorEntry[];
 }
 
@@ -39,14 +53,15 @@ export interface WrittenCheckpoint {
 }
 
 /**
- * Writes `checkpoint_dir/epoch-<n>/` holding checkpoint.json, weights.bin (model tensors, raw
- * little-endian) and optimizer.bin (Adam's step count and moments). Files go to a staging folder
- * first and are renamed into place, so a crash never leaves a half-written epoch folder.
+ * Writes `checkpoint_dir/epoch-<n>/` holding checkpoint.json (the manifest), weights.bin (model
+ * tensors, raw little-endian) and optimizer.bin (Adam's step count and moments). Files go to a
+ * staging folder first and are renamed into place, so a crash never leaves a half-written epoch
+ * folder.
  */
 export async function writeCheckpoint(
   checkpointDir: string,
   header: CheckpointHeader,
-  state: ClassifierState,
+  state: ModelState,
 ): Promise<WrittenCheckpoint> {
   const path = resolve(checkpointDir, `epoch-${header.epoch}`);
   const staging = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
@@ -58,6 +73,7 @@ export async function writeCheckpoint(
     format: CHECKPOINT_FORMAT,
     created_at: new Date().toISOString(),
     ...header,
+    files: [describe('weights.bin', weights.bytes), describe('optimizer.bin', optimizer.bytes)],
     tensors: [...weights.entries, ...optimizer.entries],
   };
   const json = Buffer.from(`${JSON.stringify(file, null, 2)}\n`, 'utf8');
@@ -70,10 +86,13 @@ export async function writeCheckpoint(
   return { path, bytes: weights.bytes.length + optimizer.bytes.length + json.length };
 }
 
-/** Reads a folder written by `writeCheckpoint`; AUTOMAT_E_ARTIFACT_NOT_FOUND when it is not one. */
+/**
+ * Reads a folder written by `writeCheckpoint`, checking each file's size and sha256 against the
+ * manifest; AUTOMAT_E_ARTIFACT_NOT_FOUND when it is not one or a file does not match.
+ */
 export async function readCheckpoint(
   path: string,
-): Promise<{ header: CheckpointHeader; state: ClassifierState }> {
+): Promise<{ header: CheckpointHeader; state: ModelState }> {
   let file: CheckpointFile;
   try {
     file = JSON.parse(await readFile(join(path, 'checkpoint.json'), 'utf8')) as CheckpointFile;
@@ -93,7 +112,13 @@ export async function readCheckpoint(
   }
   const blobs = new Map<string, Buffer>();
   for (const name of new Set(file.tensors.map((t) => t.file))) {
-    blobs.set(name, await readFile(join(path, basename(name))));
+    const blob = await readFile(join(path, basename(name))).catch((error: unknown) => {
+      throw new AutomatError(ErrorCodes.ARTIFACT_NOT_FOUND, `checkpoint file ${name} is missing`, {
+        cause: error,
+      });
+    });
+    verify(path, name, blob, file.files);
+    blobs.set(name, blob);
   }
   const unpack = (group: TensorEntry['group']): NamedArray[] =>
     file.tensors.filter((t) => t.group === group).map((t) => toArray(t, blobs.get(t.file)));
@@ -102,6 +127,23 @@ export async function readCheckpoint(
     header: { epoch, model, hparams, metrics, best_metric },
     state: { weights: unpack('weights'), optimizer: unpack('optimizer') },
   };
+}
+
+function describe(file: string, bytes: Buffer): FileEntry {
+  return { file, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** A listed file must match its size and checksum; older checkpoints without a list pass. */
+function verify(path: string, name: string, blob: Buffer, files: FileEntry[] | undefined): void {
+  if (files === undefined) return;
+  const entry = files.find((f) => f.file === name);
+  const actual = describe(name, blob);
+  if (entry?.bytes === actual.bytes && entry.sha256 === actual.sha256) return;
+  throw new AutomatError(
+    ErrorCodes.ARTIFACT_NOT_FOUND,
+    `checkpoint ${JSON.stringify(path)}: ${name} holds ${actual.bytes} bytes with sha256 ` +
+      `${actual.sha256}; the manifest says ${entry ? `${entry.bytes} bytes, ${entry.sha256}` : 'nothing'}`,
+  );
 }
 
 function pack(

@@ -7,7 +7,7 @@ import {
   type Tensor1D,
   type Tensor2D,
 } from '@tensorflow/tfjs';
-import { floatView, input, intView, wasmBackend } from './wasm-heap.js';
+import { checkedTokenId, floatView, input, intView, wasmBackend } from './wasm-heap.js';
 
 /** Kernel names are global in tfjs; the prefix keeps ours from meeting anyone else's. */
 export const EMBEDDING_MEAN_POOL = 'Automat0EmbeddingMeanPool';
@@ -49,7 +49,7 @@ export const embeddingMeanPoolKernel: KernelConfig = {
       const n = realTokens(counts[b], seqLen);
       const scale = n === 0 ? 0 : 1 / n;
       for (let s = 0; s < n; s++) {
-        const from = checkedId(tokens[b * seqLen + s], vocab, out.dataId, backend) * embed;
+        const from = checkedTokenId(tokens[b * seqLen + s], vocab, out.dataId, backend) * embed;
         addScaledRow(pooled, b * embed, weights, from, embed, scale);
       }
     }
@@ -82,7 +82,7 @@ export const embeddingMeanPoolGradKernel: KernelConfig = {
       const scale = 1 / n;
       const from = b * embed;
       for (let s = 0; s < n; s++) {
-        const to = checkedId(tokens[b * seqLen + s], vocab, out.dataId, backend) * embed;
+        const to = checkedTokenId(tokens[b * seqLen + s], vocab, out.dataId, backend) * embed;
         addScaledRow(grad, to, upstream, from, embed, scale);
       }
     }
@@ -120,15 +120,4 @@ function addScaledRow(
 
 function realTokens(length: number | undefined, seqLen: number): number {
   return Math.min(Math.max(length ?? 0, 0), seqLen);
-}
-
-function checkedId(
-  id: number | undefined,
-  vocab: number,
-  outId: object,
-  backend: { disposeData(dataId: object): boolean },
-): number {
-  if (id !== undefined && id >= 0 && id < vocab) return id;
-  backend.disposeData(outId);
-  throw new RangeError(`token id ${String(id)} is outside the vocabulary [0, ${vocab})`);
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { embeddingMeanPool } from './embedding-mean-pool.js';
+import { exportModelState, importModelState, type ModelState } from './model-state.js';
 import type { RowBatch } from './row-batch.js';
 
 export interface ClassifierSettings {
@@ -10,19 +11,6 @@ export interface ClassifierSettings {
   learningRate: number;
   /** Seeds the initial weights. */
   seed: number;
-}
-
-/** A tensor's values outside tfjs, for checkpoints. */
-export interface NamedArray {
-  name: string;
-  shape: number[];
-  values: Float32Array | Int32Array;
-}
-
-export interface ClassifierState {
-  weights: NamedArray[];
-  /** Adam's iteration count and moment estimates, in the order tfjs expects them back. */
-  optimizer: NamedArray[];
 }
 
 export interface Evaluation {
@@ -103,33 +91,13 @@ export class TextClassifier {
     return { loss: lossSum / count, accuracy: correct / count };
   }
 
-  async exportState(): Promise<ClassifierState> {
-    const weights = await Promise.all(this.#variables().map((v) => toNamedArray(v.name, v)));
-    const saved = await this.#optimizer.getWeights();
-    const optimizer = await Promise.all(saved.map((w) => toNamedArray(w.name, w.tensor)));
-    // The moments are the optimizer's own variables; the step count is a fresh scalar to free.
-    tf.dispose(saved.map((w) => w.tensor).filter((t) => !(t instanceof tf.Variable)));
-    return { weights, optimizer };
+  exportState(): Promise<ModelState> {
+    return exportModelState(this.#variables(), this.#optimizer);
   }
 
   /** Restores weights and optimizer state written by `exportState`; shapes must match. */
-  async importState(state: ClassifierState): Promise<void> {
-    for (const variable of this.#variables()) {
-      const saved = state.weights.find((w) => w.name === variable.name);
-      if (saved === undefined) throw new Error(`checkpoint has no weights named ${variable.name}`);
-      if (saved.shape.join('x') !== variable.shape.join('x')) {
-        throw new Error(
-          `checkpoint ${variable.name} has shape [${saved.shape}], model has [${variable.shape}]`,
-        );
-      }
-      tf.tidy(() => variable.assign(tf.tensor(saved.values, saved.shape)));
-    }
-    const tensors = state.optimizer.map((w) => ({
-      name: w.name,
-      tensor: tf.tensor(w.values, w.shape),
-    }));
-    await this.#optimizer.setWeights(tensors);
-    tf.dispose(tensors.map((t) => t.tensor));
+  importState(state: ModelState): Promise<void> {
+    return importModelState(this.#variables(), this.#optimizer, state);
   }
 
   dispose(): void {
@@ -177,12 +145,4 @@ function scoreRow(
   for (let k = 0; k < numLabels; k++) sum += Math.exp((logits[base + k] as number) - max);
   const logProb = (logits[base + label] as number) - max - Math.log(sum);
   return { loss: -logProb, correct: best === label };
-}
-
-async function toNamedArray(name: string, tensor: tf.Tensor): Promise<NamedArray> {
-  const values = await tensor.data();
-  if (!(values instanceof Float32Array) && !(values instanceof Int32Array)) {
-    throw new Error(`tensor ${name} has unsupported dtype ${tensor.dtype}`);
-  }
-  return { name, shape: [...tensor.shape], values };
 }

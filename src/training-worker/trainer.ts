@@ -1,16 +1,17 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { memory } from '@tensorflow/tfjs';
 import type { BestMetricValue, TrainMessage } from '../contracts/index.js';
+import { AutomatError, ErrorCodes } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import { BestMetricTracker } from './best-metric-tracker.js';
-import { readCheckpoint, writeCheckpoint, type WrittenCheckpoint } from './checkpoint-store.js';
-import { gatherRows, sliceRows, type RowBatch } from './row-batch.js';
+import {
+  readCheckpoint,
+  writeCheckpoint,
+  type CheckpointHeader,
+  type WrittenCheckpoint,
+} from './checkpoint-store.js';
 import { shuffledIndices } from './seeded-random.js';
-import { TextClassifier, type Evaluation } from './text-classifier.js';
-import { loadTrainingData, type LabelledSplit, type TrainingData } from './training-data.js';
-
-/** Rows per forward pass when measuring the validation split. */
-const EVAL_BATCH_ROWS = 512;
+import { openTrainingTask, type TaskEvaluation, type TrainingTask } from './training-task.js';
 
 export type EpochMetrics = {
   primary: number | null;
@@ -43,10 +44,12 @@ export interface TrainerOutcome {
 }
 
 /**
- * Runs the epochs of one `control.train` request: shuffled mini-batches (seeded by
- * `hparams.seed` and the epoch), validation after every epoch, then a checkpoint. With
- * `resume_from` it restores weights, Adam state and the best metric, and continues at the epoch
- * after the checkpoint's. A cancel asked for during the last epoch still ends as completed.
+ * Runs the epochs of one `control.train` request, for either task type (see TrainingTask):
+ * shuffled mini-batches (seeded by `hparams.seed` and the epoch), validation after every epoch,
+ * then a checkpoint. With `resume_from` it restores weights, Adam state and the best metric, and
+ * continues at the epoch after the checkpoint's; since the order of every epoch depends only on
+ * the seed and the epoch number, a resumed run repeats what an uninterrupted one would have done.
+ * A cancel asked for during the last epoch still ends as completed.
  */
 export class Trainer {
   readonly startEpoch: number;
@@ -54,42 +57,38 @@ export class Trainer {
   readonly tokenizerRef: string;
 
   readonly #request: TrainMessage;
-  readonly #data: TrainingData;
-  readonly #model: TextClassifier;
+  readonly #task: TrainingTask;
   readonly #best: BestMetricTracker;
   readonly #log: Logger;
   #epochsCompleted: number;
 
-  private constructor(request: TrainMessage, data: TrainingData, logger: Logger, resumed: Resumed) {
+  private constructor(request: TrainMessage, task: TrainingTask, logger: Logger, resumed: Resumed) {
     this.#request = request;
-    this.#data = data;
+    this.#task = task;
     this.#log = logger;
-    const { model, hparams } = request;
-    this.#model = new TextClassifier({
-      vocabSize: model.vocab_size,
-      embedDim: model.embed_dim,
-      numLabels: model.num_labels,
-      seqLen: model.seq_len,
-      learningRate: hparams.learning_rate,
-      seed: hparams.seed,
-    });
-    this.#best = new BestMetricTracker(model.primary_metric, resumed.best);
+    this.#best = new BestMetricTracker(request.model.primary_metric, resumed.best);
     this.#epochsCompleted = resumed.epoch;
     this.startEpoch = resumed.epoch + 1;
-    this.actualBatch = Math.max(1, Math.min(hparams.batch_size, data.train.rows));
-    this.tokenizerRef = data.tokenizerRef;
+    this.actualBatch = task.batchRows;
+    this.tokenizerRef = task.tokenizerRef;
   }
 
   /** Loads and checks the shards and the checkpoint to resume from, and builds the model. */
   static async prepare(request: TrainMessage, logger: Logger): Promise<Trainer> {
-    const data = await loadTrainingData(request.dataset_uri, request.model);
     const checkpoint = request.resume_from ? await readCheckpoint(request.resume_from) : undefined;
+    if (checkpoint) assertResumable(request, checkpoint.header);
+    const task = await openTrainingTask(request, logger);
     const resumed: Resumed = checkpoint
       ? { epoch: checkpoint.header.epoch, best: checkpoint.header.best_metric }
       : { epoch: 0, best: undefined };
-    const trainer = new Trainer(request, data, logger, resumed);
+    const trainer = new Trainer(request, task, logger, resumed);
     if (checkpoint) {
-      await trainer.#model.importState(checkpoint.state);
+      try {
+        await task.importState(checkpoint.state);
+      } catch (error) {
+        task.dispose();
+        throw error;
+      }
       logger.info('resumed from checkpoint', { path: request.resume_from, epoch: resumed.epoch });
     }
     return trainer;
@@ -119,27 +118,29 @@ export class Trainer {
   }
 
   dispose(): void {
-    this.#model.dispose();
+    this.#task.dispose();
   }
 
   async #trainEpoch(epoch: number, signal: AbortSignal): Promise<EpochReport> {
     const started = performance.now();
-    const { train, validation } = this.#data;
-    const order = shuffledIndices(train.rows, this.#request.hparams.seed * 1_000_003 + epoch);
+    const rows = this.#task.trainRows;
+    const order = shuffledIndices(rows, this.#request.hparams.seed * 1_000_003 + epoch);
     let lossSum = 0;
+    let weight = 0;
     let tokens = 0;
-    for (let start = 0; start < train.rows; start += this.actualBatch) {
-      const batch = gatherRows(train, order, start, Math.min(this.actualBatch, train.rows - start));
-      lossSum += this.#model.trainStep(batch) * batch.size;
-      tokens += batch.realTokens;
+    for (let start = 0; start < rows; start += this.actualBatch) {
+      const step = this.#task.trainStep(order, start, Math.min(this.actualBatch, rows - start));
+      lossSum += step.loss * step.weight;
+      weight += step.weight;
+      tokens += step.tokens;
       // Let ZeroMQ deliver control messages (a cancel) and notice an abort between steps.
       await nextTurn();
       signal.throwIfAborted();
     }
     const trainSeconds = (performance.now() - started) / 1000;
-    const evaluation = this.#model.evaluate(slices(validation, EVAL_BATCH_ROWS));
+    const evaluation = this.#task.evaluate();
     const durationMs = performance.now() - started;
-    const metrics = this.#metrics(lossSum / train.rows, tokens / trainSeconds, evaluation);
+    const metrics = this.#metrics(lossSum / weight, tokens / trainSeconds, evaluation);
     // Live tensors should stay flat from epoch to epoch; growth means a missing dispose.
     const { numTensors, numBytes } = memory();
     this.#log.info('epoch finished', {
@@ -152,7 +153,8 @@ export class Trainer {
     return { epoch, durationMs, metrics };
   }
 
-  #metrics(trainLoss: number, tokensPerSecond: number, evaluation: Evaluation): EpochMetrics {
+  /** val_perplexity is exp(val_loss): per token for generation, per example for classification. */
+  #metrics(trainLoss: number, tokensPerSecond: number, evaluation: TaskEvaluation): EpochMetrics {
     const valLoss = finiteOrNull(evaluation.loss);
     const valPerplexity = finiteOrNull(Math.exp(evaluation.loss));
     const valAccuracy = finiteOrNull(evaluation.accuracy);
@@ -174,7 +176,7 @@ export class Trainer {
   async #checkpoint(epoch: number, report: EpochReport): Promise<WrittenCheckpoint> {
     const { model, hparams, checkpoint_dir } = this.#request;
     const header = { epoch, model, hparams, metrics: report.metrics, best_metric: this.bestMetric };
-    return writeCheckpoint(checkpoint_dir, header, await this.#model.exportState());
+    return writeCheckpoint(checkpoint_dir, header, await this.#task.exportState());
   }
 
   #outcome(status: TrainerOutcome['status']): TrainerOutcome {
@@ -187,9 +189,20 @@ interface Resumed {
   best: BestMetricValue | undefined;
 }
 
-function* slices(split: LabelledSplit, rows: number): Generator<RowBatch> {
-  for (let start = 0; start < split.rows; start += rows) {
-    yield sliceRows(split, start, Math.min(rows, split.rows - start));
+/**
+ * A checkpoint continues only the model it was written by: same task, architecture sizes and
+ * vocabulary. Anything else is refused up front with both values, not as a shape error later.
+ */
+function assertResumable(request: TrainMessage, saved: CheckpointHeader): void {
+  const fields = ['task_type', 'seq_len', 'embed_dim', 'vocab_size', 'num_labels'] as const;
+  for (const field of fields) {
+    if (saved.model[field] === request.model[field]) continue;
+    throw new AutomatError(
+      ErrorCodes.ARTIFACT_NOT_FOUND,
+      `resume_from ${JSON.stringify(request.resume_from)} was written for model.${field} ` +
+        `${JSON.stringify(saved.model[field])}, this request has ` +
+        JSON.stringify(request.model[field]),
+    );
   }
 }
 

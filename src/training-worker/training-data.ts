@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { ModelSettingsValue } from '../contracts/index.js';
 import { AutomatError, ErrorCodes } from '../errors/index.js';
-import { readShards, type ShardSplitData } from '../ingest/shard-reader.js';
+import { readShards, type LoadedShards, type ShardSplitData } from '../ingest/shard-reader.js';
 
 /** One split of a classification shard set, checked against the model that trains on it. */
 export interface LabelledSplit {
@@ -21,31 +21,16 @@ export interface TrainingData {
 }
 
 /**
- * Reads the shard set at `manifestPath` (sha256 of every file checked by the shard reader) and
- * verifies it fits `model`: a classification set, the same seq_len, labels below num_labels and
- * token ids below vocab_size. Mismatches are AUTOMAT_E_DATASET_INVALID naming both values.
+ * Reads the classification shard set at `manifestPath` and verifies it fits `model`: the same
+ * seq_len, labels below num_labels and token ids below vocab_size. Mismatches are
+ * AUTOMAT_E_DATASET_INVALID naming both values.
  */
 export async function loadTrainingData(
   manifestPath: string,
   model: ModelSettingsValue,
 ): Promise<TrainingData> {
-  const found = await stat(manifestPath).then(
-    (s) => s.isFile(),
-    () => false,
-  );
-  if (!found) {
-    throw new AutomatError(
-      ErrorCodes.DATASET_NOT_FOUND,
-      `dataset_uri ${JSON.stringify(manifestPath)} is not a shard manifest file that exists`,
-    );
-  }
-  const shards = await readShards(manifestPath);
+  const shards = await readShardsFor(manifestPath, model);
   const { manifest } = shards;
-  if (manifest.task_type !== 'classification' || model.task_type !== 'classification') {
-    invalid(
-      `the reference worker trains classification only; the shards hold ${manifest.task_type}`,
-    );
-  }
   if (manifest.seq_len !== model.seq_len) {
     invalid(`shards have seq_len ${manifest.seq_len} but model.seq_len is ${model.seq_len}`);
   }
@@ -59,6 +44,33 @@ export async function loadTrainingData(
     train: labelled('train', shards.train, model),
     validation: labelled('validation', shards.validation, model),
   };
+}
+
+/**
+ * Reads a shard set (the shard reader checks every file's sha256) made for `model`'s task.
+ * AUTOMAT_E_DATASET_NOT_FOUND when there is no manifest at the path.
+ */
+export async function readShardsFor(
+  manifestPath: string,
+  model: ModelSettingsValue,
+): Promise<LoadedShards> {
+  const found = await stat(manifestPath).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+  if (!found) {
+    throw new AutomatError(
+      ErrorCodes.DATASET_NOT_FOUND,
+      `dataset_uri ${JSON.stringify(manifestPath)} is not a shard manifest file that exists`,
+    );
+  }
+  const shards = await readShards(manifestPath);
+  if (shards.manifest.task_type !== model.task_type) {
+    invalid(
+      `the shards hold ${shards.manifest.task_type} data but model.task_type is ${model.task_type}`,
+    );
+  }
+  return shards;
 }
 
 function labelled(name: string, split: ShardSplitData, model: ModelSettingsValue): LabelledSplit {
@@ -75,7 +87,8 @@ function labelled(name: string, split: ShardSplitData, model: ModelSettingsValue
   return { rows, seqLen, tokens, labels, lengths };
 }
 
-function checkBelow(what: string, values: Int32Array, limit: number): void {
+/** DATASET_INVALID unless every value lies in [0, limit). */
+export function checkBelow(what: string, values: Int32Array, limit: number): void {
   let min = 0;
   let max = -1;
   for (const value of values) {
@@ -87,6 +100,6 @@ function checkBelow(what: string, values: Int32Array, limit: number): void {
   }
 }
 
-function invalid(message: string): never {
+export function invalid(message: string): never {
   throw new AutomatError(ErrorCodes.DATASET_INVALID, message);
 }

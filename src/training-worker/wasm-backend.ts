@@ -7,6 +7,12 @@ import {
   embeddingMeanPoolGradKernel,
   embeddingMeanPoolKernel,
 } from './embedding-mean-pool.js';
+import {
+  embeddingLookupGrad,
+  embeddingLookupGradKernel,
+  embeddingLookupKernel,
+} from './embedding-lookup.js';
+import { softmaxCrossEntropyKernel, tokenScoresKernel } from './softmax-cross-entropy.js';
 import { unsortedSegmentSumKernel } from './unsorted-segment-sum-kernel.js';
 
 let ready: Promise<void> | undefined;
@@ -29,10 +35,15 @@ async function init(): Promise<void> {
     unsortedSegmentSumKernel,
     embeddingMeanPoolKernel,
     embeddingMeanPoolGradKernel,
+    embeddingLookupKernel,
+    embeddingLookupGradKernel,
+    softmaxCrossEntropyKernel,
+    tokenScoresKernel,
   ]) {
     if (!tf.getKernel(kernel.kernelName, 'wasm')) tf.registerKernel(kernel);
   }
   tf.registerGradient(embeddingMeanPoolGrad);
+  tf.registerGradient(embeddingLookupGrad);
   if (!(await tf.setBackend('wasm')))
     throw new Error('the tfjs WebAssembly backend failed to start');
   await tf.ready();

@@ -39,3 +39,18 @@ export function input(inputs: Record<string, TensorInfo | undefined>, name: stri
   if (info === undefined) throw new Error(`kernel input "${name}" is missing`);
   return info;
 }
+
+/**
+ * `id` when it is a valid row of a `vocab`-row table. Otherwise frees the kernel's output `outId`
+ * (a kernel that throws still owns it) and throws a RangeError naming the id.
+ */
+export function checkedTokenId(
+  id: number | undefined,
+  vocab: number,
+  outId: object,
+  backend: { disposeData(dataId: object): boolean },
+): number {
+  if (id !== undefined && id >= 0 && id < vocab) return id;
+  backend.disposeData(outId);
+  throw new RangeError(`token id ${String(id)} is outside the vocabulary [0, ${vocab})`);
+}

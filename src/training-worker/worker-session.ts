@@ -4,7 +4,9 @@ import { AutomatError, ErrorCodes, type SerializedError } from '../errors/index.
 import type { Logger } from '../log/logger.js';
 import type { WorkerEndpoint } from '../worker-protocol/worker-endpoint.js';
 import { WorkerExitCode, looksLikeOutOfMemory } from '../worker-protocol/worker-exit.js';
+import { ProgressBeat, progressIntervalFrom } from './progress-beat.js';
 import type { Trainer, TrainerHooks } from './trainer.js';
+import { FaultInjector, faultsFor } from './worker-faults.js';
 
 export interface WorkerSessionOptions {
   endpoint: WorkerEndpoint;
@@ -12,6 +14,11 @@ export interface WorkerSessionOptions {
   /** Fail when no `control.train` arrives within this time. */
   trainTimeoutMs: number;
   clock?: Clock;
+  /**
+   * Where the progress-beat interval (progress-beat.ts) and test-only faults (worker-faults.ts)
+   * are read from. Default `process.env`.
+   */
+  env?: NodeJS.ProcessEnv;
 }
 
 type Start = { kind: 'train'; message: TrainMessage } | { kind: 'cancel' };
@@ -28,6 +35,7 @@ export class WorkerSession {
   readonly #log: Logger;
   readonly #trainTimeoutMs: number;
   readonly #clock: Clock;
+  readonly #env: NodeJS.ProcessEnv;
   #cancelRequested = false;
   #started: ((start: Start) => void) | undefined;
   #pending: Start | undefined;
@@ -37,6 +45,7 @@ export class WorkerSession {
     this.#log = options.logger;
     this.#trainTimeoutMs = options.trainTimeoutMs;
     this.#clock = options.clock ?? systemClock;
+    this.#env = options.env ?? process.env;
   }
 
   /** `signal` aborts the session (the executor is gone); it still tries to send a final. */
@@ -66,6 +75,7 @@ export class WorkerSession {
     signal: AbortSignal,
   ): Promise<number> {
     let trainer: Trainer | undefined;
+    let beat: ProgressBeat | undefined;
     try {
       if (training instanceof Error) throw training;
       trainer = await training.prepare(request, this.#log);
@@ -76,7 +86,13 @@ export class WorkerSession {
         pid: process.pid,
         start_epoch: trainer.startEpoch,
       });
-      const outcome = await trainer.run(this.#hooks(), signal);
+      const interval = progressIntervalFrom(this.#env);
+      beat = new ProgressBeat(this.#endpoint, this.#clock, this.#log, interval, trainer.startEpoch);
+      beat.start();
+      const faults = this.#faults(trainer.actualBatch);
+      faults.beforeTraining(trainer.startEpoch);
+      const outcome = await trainer.run(this.#hooks(beat, faults, signal), signal);
+      beat.stop();
       await this.#sendFinal({
         status: outcome.status,
         best_metric: outcome.bestMetric,
@@ -84,14 +100,20 @@ export class WorkerSession {
       });
       return WorkerExitCode.ok;
     } catch (error) {
+      beat?.stop();
       const best = trainer?.bestMetric ?? noBest(request.model.primary_metric);
       return this.#fail(error, best, trainer?.epochsCompleted ?? 0);
     } finally {
+      beat?.stop();
       trainer?.dispose();
     }
   }
 
-  #hooks(): TrainerHooks {
+  #faults(batch: number): FaultInjector {
+    return new FaultInjector(faultsFor(this.#endpoint.trialId, this.#env, this.#log), batch);
+  }
+
+  #hooks(beat: ProgressBeat, faults: FaultInjector, signal: AbortSignal): TrainerHooks {
     return {
       onEpoch: async ({ epoch, durationMs, metrics }) => {
         await this.#endpoint.send({
@@ -103,6 +125,8 @@ export class WorkerSession {
       },
       onCheckpoint: async (epoch, { path, bytes }) => {
         await this.#endpoint.send({ type: 'heartbeat.checkpoint', epoch, path, bytes });
+        beat.epochStarted(epoch + 1);
+        await faults.afterCheckpoint(epoch, signal);
       },
       stopRequested: () => this.#cancelRequested,
     };

@@ -17,6 +17,14 @@ export interface ResolvedTrial {
   learningRate: number;
   patience: number;
   minDelta: number;
+  /** Epochs early stopping ignores at the start. */
+  warmupEpochs: number;
+  /** The value the primary metric must beat before an improvement counts; null for none. */
+  baseline: number | null;
+  /** Transient worker failures the trial survives (each followed by a retry). */
+  maxFailures: number;
+  /** The floor of the out-of-memory batch back-off. */
+  minBatchSize: number;
   seed: number;
   valFraction: number;
   /**
@@ -33,6 +41,9 @@ export const HPARAM_DEFAULTS = {
   learning_rate: 0.005,
   patience: 2,
   min_delta: 0,
+  warmup_epochs: 0,
+  max_failures: 2,
+  min_batch_size: 1,
   seed: 1337,
   val_fraction: 0.2,
 } as const;
@@ -50,32 +61,59 @@ const METRICS_FOR_TASK: Readonly<Record<TaskTypeName, readonly PrimaryMetricName
  * ValidationError naming the field.
  */
 export function resolveTrialSpec(spec: TrialSpec): ResolvedTrial {
-  const allowed = METRICS_FOR_TASK[spec.task_type];
-  if (!allowed.includes(spec.primary_metric)) {
-    throw new ValidationError('trial.primary_metric', [
-      `trial.primary_metric must be one of ${allowed.join(', ')} for task_type ` +
-        `"${spec.task_type}", got "${spec.primary_metric}"`,
-    ]);
-  }
-  let profile: DeviceProfile;
-  try {
-    profile = resolveDeviceProfile(spec.device_profile);
-  } catch (error) {
-    throw new ValidationError('trial.device_profile', [(error as Error).message]);
-  }
+  checkMetricFitsTask(spec);
+  const profile = profileOf(spec);
   const h = spec.hparams ?? {};
+  const { batchSize, minBatchSize } = batchSizes(spec, profile);
   return {
     spec,
     profile,
     mode: METRIC_MODE[spec.primary_metric],
     epochs: h.epochs ?? HPARAM_DEFAULTS.epochs,
-    batchSize: h.batch_size ?? initialBatchSize(profile, spec.seq_len, spec.embed_dim),
+    batchSize,
     learningRate: h.learning_rate ?? HPARAM_DEFAULTS.learning_rate,
     patience: h.patience ?? HPARAM_DEFAULTS.patience,
     minDelta: h.min_delta ?? HPARAM_DEFAULTS.min_delta,
+    warmupEpochs: h.warmup_epochs ?? HPARAM_DEFAULTS.warmup_epochs,
+    baseline: h.baseline ?? null,
+    maxFailures: h.max_failures ?? HPARAM_DEFAULTS.max_failures,
+    minBatchSize,
     seed: h.seed ?? HPARAM_DEFAULTS.seed,
     valFraction: h.val_fraction ?? HPARAM_DEFAULTS.val_fraction,
     splitSeed: SPLIT_SEED,
     budgetMs: spec.budget_seconds * 1000,
   };
+}
+
+function checkMetricFitsTask(spec: TrialSpec): void {
+  const allowed = METRICS_FOR_TASK[spec.task_type];
+  if (allowed.includes(spec.primary_metric)) return;
+  throw new ValidationError('trial.primary_metric', [
+    `trial.primary_metric must be one of ${allowed.join(', ')} for task_type ` +
+      `"${spec.task_type}", got "${spec.primary_metric}"`,
+  ]);
+}
+
+function profileOf(spec: TrialSpec): DeviceProfile {
+  try {
+    return resolveDeviceProfile(spec.device_profile);
+  } catch (error) {
+    throw new ValidationError('trial.device_profile', [(error as Error).message]);
+  }
+}
+
+/** The initial batch (the profile's unless `batch_size` is given) and the back-off floor. */
+function batchSizes(
+  spec: TrialSpec,
+  profile: DeviceProfile,
+): { batchSize: number; minBatchSize: number } {
+  const h = spec.hparams ?? {};
+  const batchSize = h.batch_size ?? initialBatchSize(profile, spec.seq_len, spec.embed_dim);
+  const minBatchSize = h.min_batch_size ?? HPARAM_DEFAULTS.min_batch_size;
+  if (minBatchSize > batchSize) {
+    throw new ValidationError('trial.hparams.min_batch_size', [
+      `trial.hparams.min_batch_size must be at most the batch size ${batchSize}, got ${minBatchSize}`,
+    ]);
+  }
+  return { batchSize, minBatchSize };
 }

@@ -6,10 +6,14 @@ import { IllegalStateError } from '../errors/index.js';
  *
  * ```
  * queued ─► ingesting ─► launching ─► running ─► completed | early_stopped | cancelled | timed_out
- *   │           │            │  ▲         │
- *   │           │            │  └─────────┘ (retry after a worker failure)
- *   └───────────┴────────────┴────────────┴──► failed | cancelled
+ *   │           │          ▲ │ ▲ ▲        │
+ *   │           │          └─┘ │ └────────┘ (a retry: a new attempt after a worker failure)
+ *   └───────────┴──────────────┴──────────┴──► failed | cancelled | timed_out
  * ```
+ *
+ * `launching → launching` is the retry of an attempt whose worker failed before its `hello`;
+ * `running → launching` the retry of one that failed after it. `launching → timed_out` ends a
+ * trial whose budget ran out across attempts.
  *
  * Terminal states never change again. Every move goes through {@link TrialFsm.transition}, which
  * checks legality, records the reason and reports the change to one listener (the TrialActor
@@ -18,7 +22,7 @@ import { IllegalStateError } from '../errors/index.js';
 const LEGAL_MOVES: Readonly<Record<TrialStateName, readonly TrialStateName[]>> = {
   queued: ['ingesting', 'failed', 'cancelled'],
   ingesting: ['launching', 'failed', 'cancelled'],
-  launching: ['running', 'failed', 'cancelled', 'timed_out'],
+  launching: ['launching', 'running', 'failed', 'cancelled', 'timed_out'],
   running: ['launching', 'completed', 'early_stopped', 'failed', 'cancelled', 'timed_out'],
   completed: [],
   early_stopped: [],

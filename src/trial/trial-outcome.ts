@@ -9,6 +9,9 @@ export interface TrialOutcome {
   bestMetric: BestMetricValue;
   bestCheckpointUri: string | null;
   epochsCompleted: number;
+  /** Worker attempts launched (0 when the trial ended before any). */
   attempts: number;
+  /** The batch of the last attempt, after any out-of-memory back-off. */
+  batchSize: number;
   error?: SerializedError;
 }

@@ -5,6 +5,7 @@ import type { ShardManifest } from '../ingest/shard-manifest.js';
 import type { Logger } from '../log/logger.js';
 import type { TrialStore } from '../store/trial-store.js';
 import type { ControlInput } from '../worker-protocol/index.js';
+import type { TrialSettings } from './trial-settings.js';
 
 /**
  * What a TrialRun needs from the world, as narrow ports. The executor wires them to the real
@@ -58,6 +59,8 @@ export interface IngestResult {
 export interface CheckpointUploader {
   /** Uploads a checkpoint folder; resolves to its URI. */
   putDirectory(keyPrefix: string, localDir: string): Promise<{ uri: string; bytes: number }>;
+  /** Downloads one file URI to `localPath`; a retry uses it when the local folder is gone. */
+  getFile(uri: string, localPath: string): Promise<void>;
 }
 
 export interface TrialRunDeps {
@@ -72,7 +75,7 @@ export interface TrialRunDeps {
   post: (message: TrialMessage) => void;
   clock: Clock;
   logger: Logger;
-  settings: { stopGraceMs: number; startupTimeoutMs: number; checkpointDir: string };
+  settings: TrialSettings;
 }
 
 /** Everything a TrialActor's mailbox receives. */
@@ -84,6 +87,20 @@ export type TrialMessage =
   | { type: 'ingest.failed'; error: SerializedError }
   | { type: 'worker.heartbeat'; attempt: number; heartbeat: Heartbeat }
   | { type: 'worker.exited'; attempt: number; exit: WorkerExit }
-  | { type: 'timer.startup_expired'; attempt: number }
-  | { type: 'timer.budget_expired'; attempt: number }
-  | { type: 'timer.grace_expired'; attempt: number };
+  | TrialTimerMessage;
+
+/**
+ * Timers only wake the trial up: each handler checks the policies against the clock before it
+ * acts, so a timer that fires late, or for an attempt that is over, does nothing.
+ */
+export type TrialTimerMessage =
+  /** Check the liveness deadlines of `attempt`. */
+  | { type: 'timer.liveness'; attempt: number }
+  /** The budget may be spent; ask the worker of `attempt` to stop. */
+  | { type: 'timer.budget'; attempt: number }
+  /** The worker of `attempt` outstayed a stop request (or its failed `final`); kill it. */
+  | { type: 'timer.grace'; attempt: number }
+  /** The worker of `attempt` was killed and has still not exited. */
+  | { type: 'timer.exit_overdue'; attempt: number }
+  /** The back-off before `attempt` is over; launch it. */
+  | { type: 'timer.retry'; attempt: number };

@@ -1,4 +1,6 @@
+import { AmqpBus } from '../../bus/amqp-bus.js';
 import { loadConfig } from '../../config/config.js';
+import { ControlConsumer, controlBusNames } from '../../executor/control-consumer.js';
 import { Executor } from '../../executor/executor.js';
 import { IntakeConsumer } from '../../executor/intake-consumer.js';
 import { createServerRuntime, executorOptions } from '../../executor/runtime.js';
@@ -11,8 +13,9 @@ export interface ServeOptions {
 }
 
 /**
- * `automat0 serve`: consumes the intake queue until SIGINT or SIGTERM, then shuts down in
- * phases (running trials stop after their epoch, the mirror drains, connections close).
+ * `automat0 serve`: consumes the intake queue, and planner commands from the control queue,
+ * until SIGINT or SIGTERM, then shuts down in phases (commands stop, running trials stop after
+ * their epoch, the mirror drains, connections close).
  */
 export async function serveCommand(options: ServeOptions): Promise<number> {
   const config = loadConfig();
@@ -26,10 +29,28 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
     executor,
     clock: runtime.clock,
     logger,
-    prefetch: concurrency,
   });
   await intake.start();
-  logger.info('serving', { queue: config.busNames.intakeQueue, concurrency });
+  // A second connection whose intake is the control queue; see controlBusNames.
+  const controlBus = await AmqpBus.connect({
+    url: config.amqpUrl,
+    names: controlBusNames(config.busNames),
+    logger,
+    connectionName: 'automat0-control',
+  });
+  const control = new ControlConsumer({
+    bus: controlBus,
+    executor,
+    store: runtime.store,
+    clock: runtime.clock,
+    logger,
+  });
+  await control.start();
+  logger.info('serving', {
+    queue: config.busNames.intakeQueue,
+    controlQueue: config.busNames.controlQueue,
+    concurrency,
+  });
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -39,6 +60,7 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  await controlBus.close();
   await executor.close();
   return 0;
 }

@@ -1,0 +1,131 @@
+/** Numbers of one corpus, as the bench prints them. */
+export interface CorpusResult {
+  corpus: string;
+  task: string;
+  seqLen: number;
+  texts: number;
+  textMB: number;
+  raw: {
+    backend: string;
+    mbPerS: number;
+    tokensPerS: number;
+    cpuMBPerS: number;
+    /** Two raw encoders in two processes at once: what two cores give on this machine now. */
+    twoProcessesTokensPerS: number;
+  };
+  rawJs?: { mbPerS: number; tokensPerS: number; sameIds: boolean };
+  pipeline: Array<{
+    threads: number;
+    /** False: first build in a new process. True: a second build with threads and tokenizer ready. */
+    warm: boolean;
+    seconds: number;
+    mbPerS: number;
+    tokensPerS: number;
+    /** pipeline / (raw × threads), by wall time. */
+    ratio: number;
+    /** pipeline / what `threads` raw encoders achieved side by side at the time. */
+    ratioToAvailable: number;
+    /** raw CPU seconds / pipeline CPU seconds: the share of the pipeline's CPU spent encoding. */
+    cpuEfficiency: number;
+    /** Pipeline CPU seconds / wall seconds: how many cores it actually got. */
+    coresUsed: number;
+    peakRssMiB: number;
+    loadAverage: number;
+  }>;
+  /** Median of five repeats in the process that built the shards. */
+  cacheHitMs: number;
+  cacheHitMaxMs: number;
+  /** One request in a new process (tokenizer hashes not yet cached). */
+  cacheHitFreshProcessMs: number;
+}
+
+export interface BenchReport {
+  machine: { cpus: number; loadAverageAtStart: number; node: string };
+  corpora: CorpusResult[];
+  rssFlat: { corpus: string; singleMiB: number; doubleMiB: number; growth: number };
+  targets: Array<{ target: string; measured: string; met: boolean }>;
+}
+
+const fixed = (value: number, digits: number): string => value.toFixed(digits);
+
+/** The report as a plain-text table, one row per measurement. */
+export function formatReport(report: BenchReport): string {
+  const rows: string[][] = [
+    [
+      'corpus',
+      'measure',
+      'MB/s',
+      'tokens/s',
+      'ratio',
+      'vs avail.',
+      'CPU eff.',
+      'cores',
+      'peak RSS MiB',
+      'load',
+    ],
+  ];
+  for (const c of report.corpora) {
+    const blank = ['', '', '', '', '', ''];
+    rows.push([
+      c.corpus,
+      `raw ${c.raw.backend}, 1 thread`,
+      fixed(c.raw.mbPerS, 2),
+      fixed(c.raw.tokensPerS, 0),
+      ...blank,
+    ]);
+    const pair = c.raw.twoProcessesTokensPerS;
+    rows.push([
+      c.corpus,
+      `raw ${c.raw.backend}, 2 processes at once`,
+      '',
+      fixed(pair, 0),
+      ...blank,
+    ]);
+    if (c.rawJs) {
+      const same = c.rawJs.sameIds ? 'same ids' : 'IDS DIFFER';
+      rows.push([
+        c.corpus,
+        `raw js, 1 thread (${same})`,
+        fixed(c.rawJs.mbPerS, 2),
+        fixed(c.rawJs.tokensPerS, 0),
+        ...blank,
+      ]);
+    }
+    for (const p of c.pipeline) {
+      rows.push([
+        c.corpus,
+        `pipeline, ${p.threads} thread${p.threads > 1 ? 's' : ''}, ${p.warm ? 'warm' : 'cold'}`,
+        fixed(p.mbPerS, 2),
+        fixed(p.tokensPerS, 0),
+        fixed(p.ratio, 2),
+        fixed(p.ratioToAvailable, 2),
+        fixed(p.cpuEfficiency, 2),
+        fixed(p.coresUsed, 2),
+        fixed(p.peakRssMiB, 0),
+        fixed(p.loadAverage, 1),
+      ]);
+    }
+    const hits =
+      `${fixed(c.cacheHitMs, 1)} ms (max ${fixed(c.cacheHitMaxMs, 1)}) / ` +
+      `${fixed(c.cacheHitFreshProcessMs, 1)} ms`;
+    rows.push([c.corpus, 'cache hit: serving process (median) / new process', hits, ...blank, '']);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
+  const line = (row: string[]): string =>
+    row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  const out = [
+    line(rows[0]!),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...rows.slice(1).map(line),
+  ];
+  const { rssFlat } = report;
+  out.push(
+    '',
+    `peak RSS, ${rssFlat.corpus}: ${fixed(rssFlat.singleMiB, 0)} MiB → ` +
+      `${fixed(rssFlat.doubleMiB, 0)} MiB ` +
+      `with the corpus doubled (${fixed(rssFlat.growth * 100, 1)}%)`,
+    '',
+    ...report.targets.map((t) => `${t.met ? 'MET   ' : 'MISSED'} ${t.target}: ${t.measured}`),
+  );
+  return out.join('\n');
+}

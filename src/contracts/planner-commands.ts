@@ -1,0 +1,74 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Timestamp, TrialId } from './common.js';
+import { TrialState } from './bus-events.js';
+
+/**
+ * Commands a planner sends to the executors on the control queue (`automat.control`), and the
+ * answer an executor publishes for each on the topic exchange. See docs/generation.md#cancel.
+ */
+
+const CommandId = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  description: 'a non-empty string of at most 128 characters that the answer echoes',
+});
+
+/** Stop a trial cleanly: its current epoch finishes and is checkpointed, then it ends cancelled. */
+export const PlannerCancelSchema = Type.Object(
+  {
+    type: Type.Literal('planner.cancel'),
+    trial_id: TrialId,
+    command_id: Type.Optional(CommandId),
+    reason: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        description: 'a non-empty string of at most 1024 characters, recorded with the stop',
+      }),
+    ),
+    ts: Type.Optional(Timestamp),
+  },
+  {
+    $id: 'planner.cancel',
+    title: 'cancel',
+    description: 'Ask the executor running trial_id to stop it after its current epoch.',
+    additionalProperties: false,
+  },
+);
+
+export const PlannerCommandSchema = Type.Union([PlannerCancelSchema], { $id: 'PlannerCommand' });
+
+/**
+ * An executor's answer to one command, on `automat.answers.<trial_id>`. `accepted: false` is an
+ * answer, not a failure: the trial is unknown here or already ended, and `message` says which.
+ */
+export const CommandAnsweredSchema = Type.Object(
+  {
+    type: Type.Literal('planner.command_answered'),
+    command: Type.Literal('planner.cancel'),
+    command_id: Type.Union([CommandId, Type.Null()], {
+      description: "the command's command_id, or null when it had none",
+    }),
+    trial_id: TrialId,
+    accepted: Type.Boolean({
+      description: 'true when the trial will stop because of this command',
+    }),
+    message: Type.String({ description: 'what happened, for people' }),
+    state: Type.Optional(
+      Type.Union([TrialState, Type.Null()], {
+        description:
+          'the state the executor knows the trial in, or null when it has no record of it',
+      }),
+    ),
+    ts: Timestamp,
+  },
+  {
+    $id: 'planner.command_answered',
+    title: 'command_answered',
+    additionalProperties: false,
+  },
+);
+
+export type PlannerCancel = Static<typeof PlannerCancelSchema>;
+export type PlannerCommand = Static<typeof PlannerCommandSchema>;
+export type CommandAnswered = Static<typeof CommandAnsweredSchema>;

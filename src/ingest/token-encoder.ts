@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { AutomatError, ErrorCodes } from '../errors/index.js';
+import { createHfTokenizer, installPreTokenizer } from './hf-tokenizer.js';
+import { invalid, type TokenizerFiles } from './loaded-tokenizer.js';
+import { readTokenizerJson } from './tokenizer-json.js';
+import { createWordSplitter } from './word-splitter.js';
+
+/**
+ * Which implementation encodes. `native` (npm `tokenizers`, Rust) is the default: on this
+ * project's corpora it gives the same ids as `js` (npm `@huggingface/tokenizers`) at 2 to 3 times
+ * the speed; see docs/tokenizers.md. `js` remains for hosts without a prebuilt native binary.
+ */
+export type TokenizerBackend = 'native' | 'js';
+
+export const TOKENIZER_BACKENDS: readonly TokenizerBackend[] = ['native', 'js'];
+
+/** Encodes one text to ids, without special tokens. */
+export interface TokenEncoder {
+  readonly backend: TokenizerBackend;
+  encode(text: string): Promise<number[]>;
+}
+
+/**
+ * Builds an encoder from a tokenizer's files, refusing them when their bytes no longer hash to
+ * `expectedSha256` (the file changed after the main thread keyed the cache on it).
+ */
+export async function openEncoder(
+  ref: string,
+  backend: TokenizerBackend,
+  files: TokenizerFiles,
+  expectedSha256: string,
+): Promise<TokenEncoder> {
+  const bytes = await readFile(files.tokenizerPath).catch((error: unknown) => {
+    throw invalid(ref, `cannot read ${files.tokenizerPath}: ${(error as Error).message}`, error);
+  });
+  if (createHash('sha256').update(bytes).digest('hex') !== expectedSha256) {
+    throw new AutomatError(
+      ErrorCodes.TOKENIZER_INVALID,
+      `tokenizer_ref "${ref}": ${files.tokenizerPath} changed on disk during ingest`,
+    );
+  }
+  try {
+    if (backend === 'js') return await openJsEncoder(bytes, files);
+    // Imported on demand: on a platform without a prebuilt binary the package fails to load,
+    // and the js backend must still work there.
+    const { createNativeTokenizer } = await import('./native-tokenizer.js').catch(
+      (error: unknown) => {
+        const reason =
+          `the native tokenizer library does not load here (${String(error)}); ` +
+          'use the js backend';
+        throw invalid(ref, reason, error);
+      },
+    );
+    return { backend, encode: createNativeTokenizer(bytes.toString('utf8')).encode };
+  } catch (error) {
+    if (error instanceof AutomatError) throw error;
+    const path = files.tokenizerPath;
+    const reason = `${path} is not a usable tokenizer.json (${backend}): ${String(error)}`;
+    throw invalid(ref, reason, error);
+  }
+}
+
+/**
+ * The pure-JS tokenizer, sped up by running BPE word by word where the vocabulary allows it
+ * (see word-splitter.ts); without that it is about ten times slower than the native one.
+ */
+async function openJsEncoder(bytes: Buffer, files: TokenizerFiles): Promise<TokenEncoder> {
+  const json = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+  const config =
+    files.configPath === null
+      ? {}
+      : (JSON.parse(await readFile(files.configPath, 'utf8')) as object);
+  const tokenizer = createHfTokenizer(json, config);
+  const facts = readTokenizerJson(json);
+  const splitter = createWordSplitter(facts.vocab.keys(), facts.merges);
+  if (splitter !== null) installPreTokenizer(tokenizer, splitter);
+  return {
+    backend: 'js',
+    encode: (text) => Promise.resolve(tokenizer.encode(text, { add_special_tokens: false }).ids),
+  };
+}

@@ -1,0 +1,153 @@
+import { join } from 'node:path';
+import { listFiles } from '../artifacts/list-files.js';
+import type { CheckpointMessage, TrainMessage } from '../contracts/index.js';
+import { serializeError, type SerializedError } from '../errors/index.js';
+import type { CheckpointLedger } from './checkpoint-ledger.js';
+import type { ResolvedTrial } from './resolve-trial-spec.js';
+import { resumeDirectory } from './resume-checkpoint.js';
+import type { IngestResult, OutgoingControl, TrialRunDeps } from './trial-ports.js';
+import type { TrialPolicies } from './trial-policies.js';
+import { WorkerAttempt } from './worker-attempt.js';
+
+type TrainInput = Omit<TrainMessage, 'trial_id' | 'attempt' | 'seq' | 'ts'>;
+
+/**
+ * Starts a trial's worker attempts and keeps their checkpoints. A retry resumes from the latest
+ * checkpoint (the local folder, or a download of it), after rewinding the policies to it.
+ */
+export class AttemptLauncher {
+  constructor(
+    private readonly trial: ResolvedTrial,
+    private readonly deps: TrialRunDeps,
+    private readonly policies: TrialPolicies,
+    private readonly ledger: CheckpointLedger,
+  ) {}
+
+  get trialId(): string {
+    return this.trial.spec.trial_id;
+  }
+
+  /** Launches attempt `number`; `error` is set when no worker process could be started. */
+  async launch(
+    number: number,
+    batchSize: number,
+    ingest: IngestResult,
+  ): Promise<{ attempt: WorkerAttempt; error?: SerializedError }> {
+    const resume = await this.#resumePoint(number);
+    this.policies.rewindTo(resume.epoch);
+    this.ledger.forgetAfter(resume.epoch);
+    const attempt = new WorkerAttempt(number, batchSize);
+    try {
+      attempt.session = await this.deps.launcher.launch({
+        trialId: this.trialId,
+        attempt: number,
+        maxOldSpaceMiB: this.deps.settings.workerMemoryMiB ?? this.trial.profile.memoryMiB,
+        onHeartbeat: (heartbeat) =>
+          this.deps.post({ type: 'worker.heartbeat', attempt: number, heartbeat }),
+        onExit: (exit) => this.deps.post({ type: 'worker.exited', attempt: number, exit }),
+      });
+    } catch (error) {
+      attempt.gone = true;
+      return { attempt, error: serializeError(error) };
+    }
+    this.policies.attemptLaunched();
+    this.send(attempt, this.#trainMessage(attempt, ingest, resume.path));
+    return { attempt };
+  }
+
+  /**
+   * Sends without waiting: a worker that died cannot take the message, and its exit (or the
+   * liveness watchdog) decides what happens next, not a send timeout in the mailbox.
+   */
+  send(attempt: WorkerAttempt, message: OutgoingControl): void {
+    attempt.session?.send(message).catch((error: unknown) => {
+      this.deps.logger.warn('control message not delivered', {
+        trialId: this.trialId,
+        attempt: attempt.number,
+        type: message.type,
+        error: serializeError(error),
+      });
+    });
+  }
+
+  /** Uploads a checkpoint and records it; a failed upload costs resumability, not the trial. */
+  async recordCheckpoint(attempt: number, checkpoint: CheckpointMessage): Promise<void> {
+    const key = `${this.trialId}/${attempt}/epoch-${checkpoint.epoch}`;
+    try {
+      const files = (await listFiles(checkpoint.path)).map((file) => file.relative);
+      const { uri, bytes } = await this.deps.artifacts.putDirectory(key, checkpoint.path);
+      this.ledger.record({
+        epoch: checkpoint.epoch,
+        attempt,
+        localPath: checkpoint.path,
+        uri,
+        files,
+      });
+      await this.deps.store.recordCheckpoint({
+        trialId: this.trialId,
+        attempt,
+        epoch: checkpoint.epoch,
+        uri,
+        bytes,
+        recordedAt: checkpoint.ts,
+      });
+    } catch (error) {
+      this.deps.logger.error('checkpoint upload failed', {
+        trialId: this.trialId,
+        epoch: checkpoint.epoch,
+        error: serializeError(error),
+      });
+    }
+  }
+
+  async #resumePoint(number: number): Promise<{ epoch: number; path?: string }> {
+    const latest = this.ledger.latest();
+    if (number === 1 || !latest) return { epoch: 0 };
+    const downloadDir = join(this.#attemptDir(number), 'resume');
+    try {
+      const { path, source } = await resumeDirectory(latest, this.deps.artifacts, downloadDir);
+      this.deps.logger.info('retry resumes from a checkpoint', {
+        trialId: this.trialId,
+        attempt: number,
+        epoch: latest.epoch,
+        source,
+      });
+      return { epoch: latest.epoch, path };
+    } catch (error) {
+      this.deps.logger.warn('checkpoint unavailable; the retry starts from scratch', {
+        trialId: this.trialId,
+        epoch: latest.epoch,
+        error: serializeError(error),
+      });
+      return { epoch: 0 };
+    }
+  }
+
+  #attemptDir(number: number): string {
+    return join(this.deps.settings.checkpointDir, this.trialId, String(number));
+  }
+
+  #trainMessage(attempt: WorkerAttempt, ingest: IngestResult, resumeFrom?: string): TrainInput {
+    const { spec } = this.trial;
+    return {
+      type: 'control.train',
+      dataset_uri: ingest.manifestPath,
+      checkpoint_dir: this.#attemptDir(attempt.number),
+      ...(resumeFrom ? { resume_from: resumeFrom } : {}),
+      model: {
+        task_type: spec.task_type,
+        seq_len: spec.seq_len,
+        embed_dim: spec.embed_dim,
+        vocab_size: ingest.manifest.tokenizer.vocab_size,
+        num_labels: ingest.manifest.labels.length,
+        primary_metric: spec.primary_metric,
+      },
+      hparams: {
+        epochs: this.trial.epochs,
+        batch_size: attempt.batchSize,
+        learning_rate: this.trial.learningRate,
+        seed: this.trial.seed,
+      },
+    };
+  }
+}

