@@ -6,6 +6,7 @@ import { MemoryBus } from '../src/bus/memory-bus.js';
 import { systemClock } from '../src/clock/clock.js';
 import { IntakeConsumer } from '../src/executor/intake-consumer.js';
 import { silentLogger } from '../src/log/logger.js';
+import { createInputPolicy } from '../src/policy/input-policy.js';
 import {
   AMQP_URL,
   startExecutorHarness,
@@ -37,6 +38,7 @@ describe('intake backpressure (RabbitMQ, Postgres, S3, real workers)', () => {
       executor: h.executor,
       clock: systemClock,
       logger: silentLogger,
+      inputPolicy: createInputPolicy([h.workDir], []),
     });
     await intake.start();
   });

@@ -6,6 +6,7 @@ import { systemClock } from '../src/clock/clock.js';
 import { contracts } from '../src/contracts/index.js';
 import { IntakeConsumer } from '../src/executor/intake-consumer.js';
 import { silentLogger } from '../src/log/logger.js';
+import { createInputPolicy } from '../src/policy/input-policy.js';
 import {
   AMQP_URL,
   startExecutorHarness,
@@ -35,6 +36,7 @@ describe('executor serving its intake queue (RabbitMQ, Postgres, S3, a real work
       executor: h.executor,
       clock: systemClock,
       logger: silentLogger,
+      inputPolicy: createInputPolicy([h.workDir], []),
       prefetch: 2,
     });
     await consumer.start();
@@ -53,6 +55,13 @@ describe('executor serving its intake queue (RabbitMQ, Postgres, S3, a real work
       JSON.stringify({ ...valid, trial_id: `${h.id}-type`, seq_len: 'abc' }),
       JSON.stringify({ ...valid, trial_id: `${h.id}-task`, task_type: 'translation' }),
       JSON.stringify({ ...valid, trial_id: `${h.id}-profile`, device_profile: 'tpu-v9' }),
+      JSON.stringify({ ...valid, trial_id: `${h.id}-escape`, dataset_uri: '/etc/passwd' }),
+      JSON.stringify({ ...valid, trial_id: `${h.id}-scheme`, tokenizer_ref: 'http://x/t.json' }),
+      JSON.stringify({
+        ...valid,
+        trial_id: `${h.id}-huge`,
+        hparams: { epochs: 2, pad: 'x'.repeat(300_000) },
+      }),
     ];
     for (const body of malformed) await h.bus.submit(Buffer.from(body));
     await h.bus.submit(valid);
@@ -70,7 +79,14 @@ describe('executor serving its intake queue (RabbitMQ, Postgres, S3, a real work
       'trial.seq_len',
       'trial.task_type',
       'trial.device_profile',
+      'trial.dataset_uri',
+      'trial.tokenizer_ref',
+      'trial',
     ]);
+    expect(deadLetters[5]?.message).toMatch(
+      /^trial.dataset_uri must be inside .+, got "\/etc\/passwd"$/,
+    );
+    expect(deadLetters[7]?.message).toMatch(/^trial must be at most 262144 bytes/);
     expect(deadLetters[2]?.message).toBe(
       'trial.seq_len must be an integer between 8 and 8192, got "abc"',
     );

@@ -43,6 +43,13 @@ export interface ExecutorConfig {
   policy: PolicySettings;
   busNames: BusTopologyNames;
   logLevel: LogLevel;
+  /**
+   * Folders that local dataset and tokenizer paths in a TrialSpec must stay inside. Default:
+   * the working folder, or `AUTOMAT_INPUT_ROOTS` (separated by `:`).
+   */
+  inputRoots: string[];
+  /** URI schemes a TrialSpec may use besides local paths. Default `s3`, or `AUTOMAT_INPUT_SCHEMES`. */
+  inputSchemes: string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -68,6 +75,8 @@ export function loadConfig(env: Env = process.env): ExecutorConfig {
       controlQueue: env.AUTOMAT_CONTROL_QUEUE ?? DEFAULT_BUS_NAMES.controlQueue,
     },
     logLevel: logLevel(env.AUTOMAT_LOG_LEVEL),
+    inputRoots: list(env.AUTOMAT_INPUT_ROOTS, ':') ?? [process.cwd()],
+    inputSchemes: list(env.AUTOMAT_INPUT_SCHEMES, ',') ?? ['s3'],
   };
 }
 
@@ -105,6 +114,14 @@ function loadS3(env: Env): S3Config | undefined {
     bucket: env.AUTOMAT_S3_BUCKET ?? 'automat0',
     prefix: env.AUTOMAT_S3_PREFIX ?? 'automat0',
   };
+}
+
+function list(raw: string | undefined, separator: string): string[] | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  return raw
+    .split(separator)
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 }
 
 function optionalInt(env: Env, name: string): number | undefined {

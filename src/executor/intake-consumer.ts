@@ -3,6 +3,7 @@ import type { Clock } from '../clock/clock.js';
 import { contracts } from '../contracts/index.js';
 import { AutomatError, ErrorCodes, serializeError, ValidationError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
+import { checkInputLocations, type InputPolicy } from '../policy/input-policy.js';
 import type { TrialStore } from '../store/trial-store.js';
 import { resolveTrialSpec, type ResolvedTrial } from '../trial/resolve-trial-spec.js';
 import type { Executor } from './executor.js';
@@ -20,6 +21,10 @@ export interface IntakeConsumerOptions {
    * `queued`, inside the executor.
    */
   prefetch?: number;
+  /** Where specs may point (see src/policy/input-policy.ts). */
+  inputPolicy: InputPolicy;
+  /** Largest TrialSpec accepted, in bytes. Default 256 KiB. */
+  maxSpecBytes?: number;
 }
 
 /**
@@ -50,6 +55,19 @@ export class IntakeConsumer {
     await this.#reconcile();
   }
 
+  /** Size, schema, cross-field rules, then where the spec points; throws naming the field. */
+  #parse(body: Buffer): ResolvedTrial {
+    const limit = this.options.maxSpecBytes ?? 256 * 1024;
+    if (body.length > limit) {
+      throw new ValidationError('trial', [
+        `trial must be at most ${limit} bytes of JSON, got ${body.length} bytes`,
+      ]);
+    }
+    const trial = resolveTrialSpec(contracts.trialSpec.parseJson(body));
+    checkInputLocations(trial.spec, this.options.inputPolicy);
+    return trial;
+  }
+
   async #handle(delivery: IntakeDelivery): Promise<void> {
     const { logger, store, clock, executor } = this.options;
     if (!executor.load.accepting) {
@@ -58,7 +76,7 @@ export class IntakeConsumer {
     }
     let trial: ResolvedTrial;
     try {
-      trial = resolveTrialSpec(contracts.trialSpec.parseJson(delivery.body));
+      trial = this.#parse(delivery.body);
     } catch (error) {
       return this.#reject(delivery, error);
     }

@@ -5,6 +5,7 @@ import { createEmbeddedRuntime, executorOptions } from '../../executor/runtime.j
 import { loadConfig } from '../../config/config.js';
 import { createLogger } from '../../log/logger.js';
 import type { TrialStore } from '../../store/trial-store.js';
+import { checkInputLocations, createInputPolicy } from '../../policy/input-policy.js';
 import { resolveTrialSpec } from '../../trial/resolve-trial-spec.js';
 import { formatEpochTable, formatOutcome } from '../print-trial.js';
 
@@ -26,6 +27,7 @@ export async function runCommand(specPath: string, options: RunOptions): Promise
   try {
     const trialSpec = await claimTrialId(runtime.store, spec, options.trialId);
     const trial = resolveTrialSpec(trialSpec);
+    checkInputLocations(trialSpec, createInputPolicy(config.inputRoots, config.inputSchemes));
     await runtime.store.createTrial(trialSpec, new Date().toISOString());
     console.log(`running ${trialSpec.trial_id} (results in ${config.workDir})`);
 

@@ -6,6 +6,7 @@ import { IntakeConsumer } from '../../executor/intake-consumer.js';
 import { createServerRuntime, executorOptions } from '../../executor/runtime.js';
 import { createLogger } from '../../log/logger.js';
 import { resolveDeviceProfile } from '../../policy/device-profiles.js';
+import { createInputPolicy } from '../../policy/input-policy.js';
 
 export interface ServeOptions {
   /** The device profile this executor runs trials on; sets the default concurrency. */
@@ -29,6 +30,7 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
     executor,
     clock: runtime.clock,
     logger,
+    inputPolicy: createInputPolicy(config.inputRoots, config.inputSchemes),
   });
   await intake.start();
   // A second connection whose intake is the control queue; see controlBusNames.

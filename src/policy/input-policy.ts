@@ -1,0 +1,69 @@
+import { realpathSync } from 'node:fs';
+import { dirname, isAbsolute, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TrialSpec } from '../contracts/index.js';
+import { ValidationError } from '../errors/index.js';
+import { TOKENIZER_REGISTRY } from '../ingest/tokenizer-registry.js';
+
+/**
+ * Where a TrialSpec may point. A planner names datasets and tokenizers by URI; these rules keep
+ * such a URI from making the executor read a file outside the folders it was given
+ * (`/etc/passwd`, `../../secrets`, a symbolic link that leads out) or reach a scheme it was not
+ * configured for.
+ */
+export interface InputPolicy {
+  /** Folders (resolved, symbolic links followed) that local paths must stay inside. */
+  roots: readonly string[];
+  /** URI schemes besides local paths and `file://`, e.g. `s3`. */
+  schemes: readonly string[];
+}
+
+export function createInputPolicy(
+  roots: readonly string[],
+  schemes: readonly string[],
+): InputPolicy {
+  return { roots: roots.map((root) => realOrNearest(resolve(root))), schemes: [...schemes] };
+}
+
+/** Throws a ValidationError naming the field when the spec points outside the policy. */
+export function checkInputLocations(spec: TrialSpec, policy: InputPolicy): void {
+  checkLocation('trial.dataset_uri', spec.dataset_uri, policy);
+  if (!Object.hasOwn(TOKENIZER_REGISTRY, spec.tokenizer_ref)) {
+    checkLocation('trial.tokenizer_ref', spec.tokenizer_ref, policy);
+  }
+}
+
+function checkLocation(field: string, value: string, policy: InputPolicy): void {
+  const location = value.split('#')[0] ?? '';
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(location)?.[1]?.toLowerCase();
+  if (scheme && scheme !== 'file') {
+    if (policy.schemes.includes(scheme)) return;
+    const allowed = ['a local path', 'file://', ...policy.schemes.map((s) => `${s}://`)];
+    refuse(field, value, `use one of ${allowed.join(', ')}`);
+  }
+  if (location.split(/[\\/]/).includes('..')) refuse(field, value, 'must not contain ".."');
+
+  const path = scheme === 'file' ? fileURLToPath(location) : resolve(location);
+  const real = realOrNearest(path);
+  const inside = policy.roots.some((root) => real === root || real.startsWith(root + sep));
+  if (!inside) refuse(field, value, `must be inside ${policy.roots.join(' or ')}`);
+}
+
+function refuse(field: string, value: string, expectation: string): never {
+  const shown = value.length > 120 ? `${value.slice(0, 117)}...` : value;
+  throw new ValidationError(field, [`${field} ${expectation}, got ${JSON.stringify(shown)}`]);
+}
+
+/**
+ * The path with symbolic links followed; for a path that does not exist yet, its nearest
+ * existing parent resolved and the rest appended, so a missing file is still placed correctly.
+ */
+function realOrNearest(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    const parent = dirname(path);
+    if (parent === path || !isAbsolute(path)) return path;
+    return resolve(realOrNearest(parent), path.slice(parent.length + 1));
+  }
+}

@@ -1,0 +1,93 @@
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TrialSpec } from '../src/contracts/index.js';
+import { ValidationError } from '../src/errors/index.js';
+import { checkInputLocations, createInputPolicy } from '../src/policy/input-policy.js';
+
+describe('input policy: where a TrialSpec may point', () => {
+  let root: string;
+  let outside: string;
+  const spec = (overrides: Partial<TrialSpec>): TrialSpec => ({
+    trial_id: 't1',
+    task_type: 'classification',
+    tokenizer_ref: 'llama2',
+    device_profile: 'cpu',
+    seq_len: 16,
+    embed_dim: 8,
+    budget_seconds: 10,
+    dataset_uri: join(root, 'data.jsonl'),
+    primary_metric: 'val_accuracy',
+    ...overrides,
+  });
+  const refusal = (overrides: Partial<TrialSpec>): ValidationError => {
+    const policy = createInputPolicy([root], ['s3']);
+    try {
+      checkInputLocations(spec(overrides), policy);
+    } catch (error) {
+      if (error instanceof ValidationError) return error;
+      throw error;
+    }
+    throw new Error('expected a refusal');
+  };
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'automat0-roots-'));
+    outside = await mkdtemp(join(tmpdir(), 'automat0-outside-'));
+    await writeFile(join(root, 'data.jsonl'), '{"text":"a","label":"x"}\n');
+    await writeFile(join(outside, 'secret.jsonl'), '{"text":"s","label":"x"}\n');
+    await mkdir(join(root, 'nested'));
+    await symlink(outside, join(root, 'nested', 'escape'));
+  });
+
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+    await rm(outside, { recursive: true, force: true });
+  });
+
+  it('accepts paths and file:// URIs inside a root, registry tokenizers, and allowed schemes', () => {
+    const policy = createInputPolicy([root], ['s3']);
+    expect(() => checkInputLocations(spec({}), policy)).not.toThrow();
+    expect(() =>
+      checkInputLocations(
+        spec({ dataset_uri: `file://${join(root, 'data.jsonl')}#format=jsonl` }),
+        policy,
+      ),
+    ).not.toThrow();
+    expect(() =>
+      checkInputLocations(spec({ dataset_uri: 's3://bucket/data.jsonl' }), policy),
+    ).not.toThrow();
+    expect(() =>
+      checkInputLocations(spec({ dataset_uri: join(root, 'not-yet.jsonl') }), policy),
+    ).not.toThrow();
+  });
+
+  it('refuses an absolute path outside the roots, naming the field', () => {
+    const error = refusal({ dataset_uri: '/etc/passwd' });
+    expect(error.field).toBe('trial.dataset_uri');
+    expect(error.message).toBe(`trial.dataset_uri must be inside ${root}, got "/etc/passwd"`);
+  });
+
+  it('refuses ".." segments even when they would land inside a root', () => {
+    expect(refusal({ dataset_uri: `${root}/nested/../data.jsonl` }).message).toContain(
+      'must not contain ".."',
+    );
+  });
+
+  it('refuses a symbolic link that leads out of the root', () => {
+    const error = refusal({ dataset_uri: join(root, 'nested', 'escape', 'secret.jsonl') });
+    expect(error.message).toContain('must be inside');
+  });
+
+  it('refuses file:// URIs outside the roots and schemes that are not configured', () => {
+    expect(refusal({ dataset_uri: 'file:///etc/shadow' }).field).toBe('trial.dataset_uri');
+    const http = refusal({ tokenizer_ref: 'http://example.invalid/tokenizer.json' });
+    expect(http.field).toBe('trial.tokenizer_ref');
+    expect(http.message).toContain('use one of a local path, file://, s3://');
+  });
+
+  it('refuses a tokenizer path outside the roots', () => {
+    expect(refusal({ tokenizer_ref: '/etc/passwd' }).field).toBe('trial.tokenizer_ref');
+  });
+});
