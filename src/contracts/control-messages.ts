@@ -2,6 +2,12 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Attempt, envelope } from './common.js';
 import { PrimaryMetric, TaskType } from './trial-spec.js';
 
+/** Where the device profile asks the worker to run; the worker reports what it used in hello. */
+export const ExecutionProvider = Type.Union(
+  [Type.Literal('cpu'), Type.Literal('wasm'), Type.Literal('cuda')],
+  { description: 'one of "cpu", "wasm", "cuda"' },
+);
+
 /** Resolved training settings the executor sends; the worker applies them verbatim. */
 export const TrainHparams = Type.Object(
   {
@@ -21,6 +27,7 @@ export const ModelSettings = Type.Object(
     vocab_size: Type.Integer({ minimum: 1 }),
     num_labels: Type.Integer({ minimum: 0, description: '0 for generation' }),
     primary_metric: PrimaryMetric,
+    execution_provider: Type.Optional(ExecutionProvider),
   },
   { additionalProperties: false },
 );

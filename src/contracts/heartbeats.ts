@@ -22,6 +22,9 @@ export const HelloSchema = Type.Object(
     tokenizer_ref: Type.String(),
     pid: Type.Integer({ minimum: 1 }),
     start_epoch: Type.Integer({ minimum: 1, description: 'the first epoch this attempt trains' }),
+    execution_provider: Type.Optional(
+      Type.String({ description: 'the execution provider the worker actually trains on' }),
+    ),
   },
   { $id: 'heartbeat.hello', title: 'hello', additionalProperties: false },
 );

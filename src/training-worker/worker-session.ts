@@ -7,6 +7,7 @@ import { WorkerExitCode, looksLikeOutOfMemory } from '../worker-protocol/worker-
 import { ProgressBeat, progressIntervalFrom } from './progress-beat.js';
 import type { Trainer, TrainerHooks } from './trainer.js';
 import { FaultInjector, faultsFor } from './worker-faults.js';
+import { EXECUTION_PROVIDER } from './execution-provider.js';
 
 export interface WorkerSessionOptions {
   endpoint: WorkerEndpoint;
@@ -69,6 +70,15 @@ export class WorkerSession {
     return this.#train(start.message, await training, signal);
   }
 
+  /** The reference worker has one provider; a different request is honoured as far as it can be. */
+  #warnOnProvider(requested: string | undefined): void {
+    if (requested === undefined || requested === EXECUTION_PROVIDER || requested === 'cpu') return;
+    this.#log.warn('execution provider not available; training on WebAssembly (CPU)', {
+      requested,
+      used: EXECUTION_PROVIDER,
+    });
+  }
+
   async #train(
     request: TrainMessage,
     training: TrainerClass | Error,
@@ -85,7 +95,9 @@ export class WorkerSession {
         tokenizer_ref: trainer.tokenizerRef,
         pid: process.pid,
         start_epoch: trainer.startEpoch,
+        execution_provider: EXECUTION_PROVIDER,
       });
+      this.#warnOnProvider(request.model.execution_provider);
       const interval = progressIntervalFrom(this.#env);
       beat = new ProgressBeat(this.#endpoint, this.#clock, this.#log, interval, trainer.startEpoch);
       beat.start();

@@ -141,6 +141,7 @@ export class AttemptLauncher {
         vocab_size: ingest.manifest.tokenizer.vocab_size,
         num_labels: ingest.manifest.labels.length,
         primary_metric: spec.primary_metric,
+        execution_provider: this.trial.profile.executionProvider,
       },
       hparams: {
         epochs: this.trial.epochs,
