@@ -91,6 +91,7 @@ function loadPolicy(env: Env): PolicySettings {
     retryBaseDelayMs: optionalInt(env, 'AUTOMAT_RETRY_BASE_MS') ?? d.retryBaseDelayMs,
     retryMaxDelayMs: optionalInt(env, 'AUTOMAT_RETRY_MAX_MS') ?? d.retryMaxDelayMs,
     workerMemoryMiB: optionalInt(env, 'AUTOMAT_WORKER_MEMORY_MIB') ?? d.workerMemoryMiB,
+    checkpointFlushMs: optionalInt(env, 'AUTOMAT_CHECKPOINT_FLUSH_MS') ?? d.checkpointFlushMs,
   };
 }
 

@@ -16,6 +16,9 @@ type TrainInput = Omit<TrainMessage, 'trial_id' | 'attempt' | 'seq' | 'ts'>;
  * checkpoint (the local folder, or a download of it), after rewinding the policies to it.
  */
 export class AttemptLauncher {
+  /** Checkpoints whose upload failed, oldest first, waiting to be tried again. */
+  readonly #pending: Array<{ attempt: number; checkpoint: CheckpointMessage }> = [];
+
   constructor(
     private readonly trial: ResolvedTrial,
     private readonly deps: TrialRunDeps,
@@ -70,8 +73,43 @@ export class AttemptLauncher {
     });
   }
 
-  /** Uploads a checkpoint and records it; a failed upload costs resumability, not the trial. */
+  /**
+   * Uploads a checkpoint and records it. A failed upload (S3 away) is kept and tried again
+   * before the next checkpoint and when the trial ends (see flushCheckpoints): the worker's
+   * local folder stays, so an outage costs resumability for a while, never the trial.
+   */
   async recordCheckpoint(attempt: number, checkpoint: CheckpointMessage): Promise<void> {
+    await this.#retryPending();
+    if (!(await this.#upload(attempt, checkpoint))) this.#pending.push({ attempt, checkpoint });
+  }
+
+  /**
+   * Tries the uploads that failed until they succeed or `withinMs` has passed, waiting 1 s,
+   * then 2 s, 4 s, … between rounds. Called before a trial's result is recorded.
+   */
+  async flushCheckpoints(withinMs: number): Promise<void> {
+    const deadline = this.deps.clock.now() + withinMs;
+    for (let waitMs = 1_000; ; waitMs = Math.min(waitMs * 2, 8_000)) {
+      await this.#retryPending();
+      if (this.#pending.length === 0 || this.deps.clock.now() + waitMs > deadline) break;
+      await new Promise<void>((resolve) => this.deps.clock.setTimer(waitMs, resolve));
+    }
+    if (this.#pending.length > 0) {
+      this.deps.logger.error('checkpoints never reached the artifact store', {
+        trialId: this.trialId,
+        epochs: this.#pending.map((p) => p.checkpoint.epoch),
+      });
+    }
+  }
+
+  async #retryPending(): Promise<void> {
+    const waiting = this.#pending.splice(0);
+    for (const item of waiting) {
+      if (!(await this.#upload(item.attempt, item.checkpoint))) this.#pending.push(item);
+    }
+  }
+
+  async #upload(attempt: number, checkpoint: CheckpointMessage): Promise<boolean> {
     const key = `${this.trialId}/${attempt}/epoch-${checkpoint.epoch}`;
     try {
       const files = (await listFiles(checkpoint.path)).map((file) => file.relative);
@@ -91,12 +129,14 @@ export class AttemptLauncher {
         bytes,
         recordedAt: checkpoint.ts,
       });
+      return true;
     } catch (error) {
-      this.deps.logger.error('checkpoint upload failed', {
+      this.deps.logger.warn('checkpoint upload failed; will retry', {
         trialId: this.trialId,
         epoch: checkpoint.epoch,
         error: serializeError(error),
       });
+      return false;
     }
   }
 

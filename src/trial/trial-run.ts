@@ -332,6 +332,8 @@ export class TrialRun {
   async #finish(stopReason: StopReasonName, reason: string, error?: SerializedError) {
     if (this.#recorder.terminal) return;
     this.#timers.clear();
+    // The best checkpoint's URI goes into the result: give failed uploads a last chance.
+    await this.#launcher.flushCheckpoints(this.deps.settings.checkpointFlushMs);
     await this.#ending.finish(stopReason, reason, this.#summary(), error);
     // The worker normally exits right after its final message; one that lingers is killed.
     if (this.#attempt?.live) this.#watch.startGrace(this.#attempt);

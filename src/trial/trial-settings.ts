@@ -17,6 +17,8 @@ export interface PolicySettings {
   retryMaxDelayMs: number;
   /** A worker's heap limit in MiB; undefined uses the device profile's memory. */
   workerMemoryMiB: number | undefined;
+  /** How long a finishing trial keeps retrying checkpoint uploads that failed. Default 30 s. */
+  checkpointFlushMs: number;
 }
 
 export const POLICY_DEFAULTS: PolicySettings = {
@@ -27,6 +29,7 @@ export const POLICY_DEFAULTS: PolicySettings = {
   retryBaseDelayMs: 1_000,
   retryMaxDelayMs: 60_000,
   workerMemoryMiB: undefined,
+  checkpointFlushMs: 30_000,
 };
 
 /** Everything a TrialRun is configured with by its executor. */
