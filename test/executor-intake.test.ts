@@ -143,6 +143,29 @@ describe('executor serving its intake queue (RabbitMQ, Postgres, S3, a real work
     const checkpoints = await h.store.listCheckpoints(trialId);
     expect(checkpoints.map((c) => c.epoch)).toEqual([1, 2, 3]);
   });
+
+  it('acknowledges the same spec again, and dead-letters a different spec under a taken trial_id', async () => {
+    const trialId = `${h.id}-ok`;
+    const before = received.filter((m) => m.trial_id === trialId).length;
+    const same = syntheticSpec(trialId, dataset);
+    const clash = syntheticSpec(trialId, dataset, { embed_dim: 8 });
+    await h.bus.submit(same);
+    await h.bus.submit(clash);
+
+    const deadLetters: DeadLetter[] = [];
+    for (let tries = 0; deadLetters.length === 0 && tries < 50; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      deadLetters.push(...(await drain(h.names.deadLetterQueue)));
+    }
+    // Give the same-spec resubmission time to have done harm, if it were going to.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    deadLetters.push(...(await drain(h.names.deadLetterQueue)));
+    expect(deadLetters).toHaveLength(1);
+    expect(deadLetters[0]?.field).toBe('trial.trial_id');
+    expect(deadLetters[0]?.message).toContain('already names a different trial');
+    expect(received.filter((m) => m.trial_id === trialId)).toHaveLength(before);
+    expect((await h.store.getTrial(trialId))?.spec.embed_dim).toBe(16);
+  });
 });
 
 interface DeadLetter {

@@ -40,6 +40,7 @@ export function formatTrialRecord(record: TrialRecord): string {
     `best       ${best?.value == null ? 'none' : `${best.name} = ${best.value.toFixed(4)} at epoch ${best.epoch}`}`,
     `checkpoint ${record.bestCheckpointUri ?? 'none'}`,
     `updated    ${record.updatedAt}`,
+    ...(record.error ? [`error      ${record.error.code}: ${record.error.message}`] : []),
   ].join('\n');
 }
 

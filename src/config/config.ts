@@ -62,8 +62,8 @@ export function loadConfig(env: Env = process.env): ExecutorConfig {
     databaseSchema: env.AUTOMAT_DB_SCHEMA ?? 'automat',
     s3: loadS3(env),
     workDir: resolve(env.AUTOMAT_WORK_DIR ?? '.automat'),
-    concurrency: optionalInt(env, 'AUTOMAT_CONCURRENCY'),
-    ingestThreads: optionalInt(env, 'AUTOMAT_INGEST_THREADS'),
+    concurrency: optionalInt(env, 'AUTOMAT_CONCURRENCY', 1),
+    ingestThreads: optionalInt(env, 'AUTOMAT_INGEST_THREADS', 1),
     stopGraceMs: optionalInt(env, 'AUTOMAT_STOP_GRACE_MS') ?? 30_000,
     startupTimeoutMs: optionalInt(env, 'AUTOMAT_STARTUP_TIMEOUT_MS') ?? 120_000,
     policy: loadPolicy(env),
@@ -125,14 +125,15 @@ function list(raw: string | undefined, separator: string): string[] | undefined 
     .filter((item) => item !== '');
 }
 
-function optionalInt(env: Env, name: string): number | undefined {
+function optionalInt(env: Env, name: string, minimum = 0): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) {
+  if (!Number.isInteger(value) || value < minimum) {
+    const expected = minimum === 0 ? 'a non-negative integer' : `an integer of at least ${minimum}`;
     throw new AutomatError(
       ErrorCodes.CONFIG_INVALID,
-      `${name} must be a non-negative integer, got ${JSON.stringify(raw)}`,
+      `${name} must be ${expected}, got ${JSON.stringify(raw)}`,
     );
   }
   return value;

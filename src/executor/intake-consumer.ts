@@ -83,11 +83,7 @@ export class IntakeConsumer {
 
     const trialId = trial.spec.trial_id;
     const { created } = await store.createTrial(trial.spec, new Date(clock.now()).toISOString());
-    if (!created) {
-      delivery.ack();
-      logger.warn('duplicate trial_id ignored', { trialId, redelivered: delivery.redelivered });
-      return;
-    }
+    if (!created) return this.#duplicate(delivery, trial);
     logger.info('trial accepted', { trialId, taskType: trial.spec.task_type });
     this.#run(trial);
     await this.#reconcile();
@@ -131,6 +127,31 @@ export class IntakeConsumer {
     }
   }
 
+  /**
+   * The same spec again (a redelivery, or a planner retrying a publish) is acknowledged once
+   * more and starts nothing. A different spec under a trial_id already taken is refused to the
+   * dead-letter queue, so the planner learns of the clash instead of losing its trial.
+   */
+  async #duplicate(delivery: IntakeDelivery, trial: ResolvedTrial): Promise<void> {
+    const trialId = trial.spec.trial_id;
+    const existing = await this.options.store.getTrial(trialId);
+    if (existing && canonical(existing.spec) === canonical(trial.spec)) {
+      delivery.ack();
+      this.options.logger.warn('duplicate trial spec ignored', {
+        trialId,
+        redelivered: delivery.redelivered,
+      });
+      return;
+    }
+    return this.#reject(
+      delivery,
+      new ValidationError('trial.trial_id', [
+        `trial.trial_id ${JSON.stringify(trialId)} already names a different trial; ` +
+          'use a new trial_id',
+      ]),
+    );
+  }
+
   async #reject(delivery: IntakeDelivery, error: unknown): Promise<void> {
     const field = error instanceof ValidationError ? error.field : undefined;
     const code = error instanceof AutomatError ? error.code : ErrorCodes.INTERNAL;
@@ -138,4 +159,13 @@ export class IntakeConsumer {
     this.options.logger.warn('trial spec rejected', { code, field, message });
     await delivery.deadLetter({ code, message, ...(field ? { field } : {}) });
   }
+}
+
+/** JSON with object keys sorted, so that two equal specs compare equal as text. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
 }

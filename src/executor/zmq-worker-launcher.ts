@@ -61,6 +61,16 @@ export class ZmqWorkerLauncher implements WorkerLauncher {
     );
     // The exit is reported after the heartbeats already received, so `final` comes first.
     void worker.exited.then(async (exit) => {
+      if (exit.classification !== 'clean') {
+        // The worker's own account of what went wrong is in its stderr; keep its last lines.
+        const stderr = exit.stderrTail.trim().split('\n').slice(-8).join('\n');
+        logger.warn('worker exited abnormally', {
+          code: exit.code,
+          signal: exit.signal,
+          classification: exit.classification,
+          stderr,
+        });
+      }
       await channel.close('worker exited');
       await pump;
       options.onExit(exit);

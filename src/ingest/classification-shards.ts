@@ -1,3 +1,4 @@
+import { AutomatError, ErrorCodes } from '../errors/index.js';
 import { splitRows } from './dataset-split.js';
 import { GrowableInt32 } from './growable-int32.js';
 import { ShardArrayWriter } from './shard-array-writer.js';
@@ -68,6 +69,14 @@ export class ClassificationCollector {
     await this.#spill.seal();
     try {
       const labels = [...this.#names.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      if (labels.length < 2) {
+        // A classifier of one class learns nothing, and the worker would fail on it anyway.
+        throw new AutomatError(
+          ErrorCodes.DATASET_INVALID,
+          `a classification dataset needs at least 2 distinct labels, found ${labels.length}` +
+            (labels.length === 1 ? ` (${JSON.stringify(labels[0])})` : ''),
+        );
+      }
       const sortedIndex = new Map(labels.map((name, index) => [name, index]));
       const remap = Int32Array.from(this.#names.keys(), (name) => sortedIndex.get(name) as number);
       const groups = this.#firstSeen.view().map((first) => remap[first] as number);

@@ -81,7 +81,10 @@ async function readTokenizerFile(ref: string, path: string): Promise<ParsedFile>
   try {
     value = JSON.parse(bytes.toString('utf8'));
   } catch (error) {
-    throw invalid(ref, `${path} is not valid JSON: ${(error as Error).message}`, error);
+    // V8's message quotes the start of the text; a spec must not learn a file's contents that
+    // way, so only the position is reported.
+    const at = /position (\d+)/.exec((error as Error).message)?.[1];
+    throw invalid(ref, `${path} is not valid JSON${at ? ` (at position ${at})` : ''}`, error);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw invalid(ref, `${path} must hold a JSON object`);

@@ -42,6 +42,8 @@ export class TrialRun {
   #attempt: WorkerAttempt | undefined;
   #ingest: IngestResult | undefined;
   #stopRequested: StopReasonName | undefined;
+  /** Why the stop was asked for (the planner's reason, shutdown, …), kept for the record. */
+  #stopDetail: string | undefined;
   #failures = 0;
   #batchSize: number;
 
@@ -225,7 +227,8 @@ export class TrialRun {
     const reason: StopReasonName = completedAll
       ? 'completed'
       : (this.#stopRequested ?? (final.status === 'cancelled' ? 'cancelled' : 'completed'));
-    await this.#finish(reason, `worker finished: ${final.status}`);
+    const why = this.#stopDetail && !completedAll ? ` (${this.#stopDetail})` : '';
+    await this.#finish(reason, `worker finished: ${final.status}${why}`);
   }
 
   // ── stopping ────────────────────────────────────────────────────────────────────────────
@@ -241,6 +244,7 @@ export class TrialRun {
     const attempt = this.#attempt;
     if (this.#stopRequested || !attempt?.live) return;
     this.#stopRequested = reason;
+    this.#stopDetail = detail;
     this.deps.logger.info('stop requested', { trialId: this.trialId, reason, detail });
     this.#launcher.send(attempt, {
       type: 'control.cancel_after_epoch',

@@ -31,6 +31,8 @@ const OUT_OF_MEMORY_PATTERNS: readonly RegExp[] = [
   /Cannot enlarge memory/i,
   /Array buffer allocation failed/i,
   /RangeError:.*(allocation|allocate|Invalid typed array length|Invalid array buffer length)/i,
+  // tfjs on WebAssembly reports a heap that could not grow as an out-of-bounds access.
+  /memory access out of bounds/i,
 ];
 
 /** True when `text` (stderr, or an error message) shows an out-of-memory condition. */

@@ -3,6 +3,7 @@ import { contracts, type TrialSpec } from '../../contracts/index.js';
 import { Executor } from '../../executor/executor.js';
 import { createEmbeddedRuntime, executorOptions } from '../../executor/runtime.js';
 import { loadConfig } from '../../config/config.js';
+import { AutomatError, ErrorCodes } from '../../errors/index.js';
 import { createLogger } from '../../log/logger.js';
 import type { TrialStore } from '../../store/trial-store.js';
 import { checkInputLocations, createInputPolicy } from '../../policy/input-policy.js';
@@ -21,7 +22,11 @@ export interface RunOptions {
 export async function runCommand(specPath: string, options: RunOptions): Promise<number> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, format: 'pretty' });
-  const spec = contracts.trialSpec.parseJson(await readFile(specPath));
+  const spec = contracts.trialSpec.parseJson(await readSpecFile(specPath));
+  // An override must meet the same rule as the field in the file.
+  if (options.trialId !== undefined) {
+    contracts.trialSpec.parse({ ...spec, trial_id: options.trialId });
+  }
   const runtime = await createEmbeddedRuntime(config, logger);
   const executor = new Executor(runtime, executorOptions(config, 1));
   try {
@@ -35,7 +40,10 @@ export async function runCommand(specPath: string, options: RunOptions): Promise
       `automat.heartbeats.${trialSpec.trial_id}`,
       (_key, message) => printLive(message),
     );
-    const outcome = await executor.submit(trial);
+    // Timers are unref'd so that they never hold a server open; here nothing else keeps the
+    // event loop alive while a trial waits for a retry, so hold it until the outcome.
+    const keepAlive = setInterval(() => undefined, 60_000);
+    const outcome = await executor.submit(trial).finally(() => clearInterval(keepAlive));
     await live.close();
 
     const epochs = await runtime.store.listEpochs(trialSpec.trial_id);
@@ -44,6 +52,20 @@ export async function runCommand(specPath: string, options: RunOptions): Promise
     return outcome.state === 'failed' ? 1 : 0;
   } finally {
     await executor.close();
+  }
+}
+
+/** Reads a spec file, turning a missing or unreadable file into a clear error. */
+export async function readSpecFile(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error);
+    throw new AutomatError(
+      ErrorCodes.CONFIG_INVALID,
+      `cannot read the spec file ${path}: ${reason}`,
+    );
   }
 }
 

@@ -5,7 +5,8 @@ import { Executor } from '../../executor/executor.js';
 import { IntakeConsumer } from '../../executor/intake-consumer.js';
 import { createServerRuntime, executorOptions } from '../../executor/runtime.js';
 import { createLogger } from '../../log/logger.js';
-import { resolveDeviceProfile } from '../../policy/device-profiles.js';
+import { DEVICE_PROFILES, resolveDeviceProfile } from '../../policy/device-profiles.js';
+import { AutomatError, ErrorCodes } from '../../errors/index.js';
 import { createInputPolicy } from '../../policy/input-policy.js';
 
 export interface ServeOptions {
@@ -21,7 +22,7 @@ export interface ServeOptions {
 export async function serveCommand(options: ServeOptions): Promise<number> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel });
-  const concurrency = config.concurrency ?? resolveDeviceProfile(options.profile).concurrency;
+  const concurrency = config.concurrency ?? profileConcurrency(options.profile);
   const runtime = await createServerRuntime(config, logger);
   const executor = new Executor(runtime, executorOptions(config, concurrency));
   const intake = new IntakeConsumer({
@@ -65,4 +66,13 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
   await controlBus.close();
   await executor.close();
   return 0;
+}
+
+function profileConcurrency(name: string): number {
+  if (Object.hasOwn(DEVICE_PROFILES, name)) return resolveDeviceProfile(name).concurrency;
+  const known = Object.keys(DEVICE_PROFILES).join(', ');
+  throw new AutomatError(
+    ErrorCodes.CONFIG_INVALID,
+    `--profile must be one of ${known}, got ${JSON.stringify(name)}`,
+  );
 }

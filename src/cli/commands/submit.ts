@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { AmqpBus } from '../../bus/amqp-bus.js';
 import { loadConfig } from '../../config/config.js';
 import { contracts } from '../../contracts/index.js';
 import { createLogger } from '../../log/logger.js';
 import { resolveTrialSpec } from '../../trial/resolve-trial-spec.js';
+import { readSpecFile } from './run.js';
 
 export interface SubmitOptions {
   /** Publish the file as it is, without checking it first (to exercise the dead-letter path). */
@@ -14,7 +14,7 @@ export interface SubmitOptions {
 export async function submitCommand(specPath: string, options: SubmitOptions): Promise<number> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, format: 'pretty' });
-  const body = await readFile(specPath);
+  const body = await readSpecFile(specPath);
   if (!options.raw) resolveTrialSpec(contracts.trialSpec.parseJson(body));
 
   const bus = await AmqpBus.connect({ url: config.amqpUrl, names: config.busNames, logger });
