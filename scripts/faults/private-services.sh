@@ -82,6 +82,28 @@ s3_env() {
 }
 
 start_s3() { s3_env bash "${here}/../s3/start.sh" >/dev/null; }
+
+# An S3 outage: only the gateway goes away, so the cluster, its objects and the keys survive,
+# as they would when a real S3 endpoint is unreachable for a while.
+stop_s3_gateway() {
+  local pidfile="${root}/s3/run/client.rgw.pid"
+  alive "${pidfile}" || return 0
+  local pid
+  pid="$(cat "${pidfile}")"
+  kill "${pid}"
+  for _ in $(seq 1 50); do kill -0 "${pid}" 2>/dev/null || break; sleep 0.2; done
+  log "s3 gateway stopped"
+}
+
+start_s3_gateway() {
+  alive "${root}/s3/run/client.rgw.pid" && return 0
+  radosgw -c "${root}/s3/ceph.conf" -n client.rgw </dev/null >>"${root}/s3/log/stdio.log" 2>&1
+  for _ in $(seq 1 100); do
+    curl -s -o /dev/null "http://127.0.0.1:${s3_port}/" && break
+    sleep 0.2
+  done
+  log "s3 gateway on 127.0.0.1:${s3_port} (pid $(cat "${root}/s3/run/client.rgw.pid"))"
+}
 stop_s3() { s3_env bash "${here}/../s3/stop.sh" >/dev/null 2>&1 || true; }
 
 write_env() {
@@ -105,5 +127,7 @@ case "${1:-}" in
   stop-postgres) stop_postgres ;;
   start-s3) start_s3 ;;
   stop-s3) stop_s3 ;;
+  stop-s3-gateway) stop_s3_gateway ;;
+  start-s3-gateway) start_s3_gateway ;;
   *) log "usage: $0 start|stop|start-<svc>|stop-<svc> (svc: rabbitmq, postgres, s3)"; exit 2 ;;
 esac

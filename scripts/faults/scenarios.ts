@@ -87,7 +87,7 @@ export const scenarios: Record<string, Scenario> = {
     return { recoverMs: recoveredAfter(world, trialId, backAt) };
   },
 
-  'S3 stopped during a checkpoint upload': async (world) => {
+  'S3 gateway stopped 15 s during checkpoint uploads': async (world) => {
     const trialId = `${world.root}-t1`;
     world.trialIds.push(trialId);
     await world.submit([validSpec(trialId)]);
@@ -96,9 +96,9 @@ export const scenarios: Record<string, Scenario> = {
       TRIAL_TIMEOUT_MS,
       'the first checkpoint',
     );
-    services('stop-s3');
-    await sleep(10_000);
-    services('start-s3');
+    services('stop-s3-gateway');
+    await sleep(15_000);
+    services('start-s3-gateway');
     const backAt = Date.now();
     await world.waitTerminal(TRIAL_TIMEOUT_MS);
     return { recoverMs: recoveredAfter(world, trialId, backAt) };

@@ -156,7 +156,7 @@ export class IntakeConsumer {
     const field = error instanceof ValidationError ? error.field : undefined;
     const code = error instanceof AutomatError ? error.code : ErrorCodes.INTERNAL;
     const message = error instanceof Error ? error.message : String(error);
-    this.options.logger.warn('trial spec rejected', { code, field, message });
+    this.options.logger.warn('trial spec rejected', { code, field, reason: message });
     await delivery.deadLetter({ code, message, ...(field ? { field } : {}) });
   }
 }

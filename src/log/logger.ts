@@ -47,12 +47,22 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
 function wrap(logger: winston.Logger): Logger {
   return {
-    debug: (message, meta) => logger.debug(message, meta),
-    info: (message, meta) => logger.info(message, meta),
-    warn: (message, meta) => logger.warn(message, meta),
-    error: (message, meta) => logger.error(message, meta),
+    debug: (message, meta) => logger.debug(message, safe(meta)),
+    info: (message, meta) => logger.info(message, safe(meta)),
+    warn: (message, meta) => logger.warn(message, safe(meta)),
+    error: (message, meta) => logger.error(message, safe(meta)),
     child: (meta) => wrap(logger.child(meta)),
   };
+}
+
+/**
+ * Winston merges a `message` key of the metadata into the line's constant message, which would
+ * make it vary; such a key is kept as `detail` instead.
+ */
+function safe(meta: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!meta || !('message' in meta)) return meta;
+  const { message, ...rest } = meta;
+  return { ...rest, detail: message };
 }
 
 /** A logger that drops everything; for tests that assert on behaviour, not on log lines. */
