@@ -121,7 +121,11 @@ export const scenarios: Record<string, Scenario> = {
     const dead = await world.deadLetters();
     const extraTrials = (await world.storedTrialCount()) - world.trialIds.length;
     return {
-      notes: `executor ${alive ? 'alive' : 'DEAD'}; dead-lettered with a reason ${dead.withReason}/${hostile.length}; hostile specs run as trials: ${extraTrials}`,
+      notes: [
+        `executor ${alive ? 'alive' : 'DEAD'}`,
+        `dead-lettered with a reason ${dead.withReason}/${hostile.length}`,
+        `hostile specs run as trials: ${extraTrials}`,
+      ].join('; '),
       ok: alive && dead.withReason === hostile.length && extraTrials === 0,
     };
   },
