@@ -42,7 +42,11 @@ export interface ExecutorConfig {
    */
   policy: PolicySettings;
   busNames: BusTopologyNames;
-  logLevel: LogLevel;
+  /**
+   * `AUTOMAT_LOG_LEVEL`; undefined when unset, and then each command picks its own default
+   * (`info` for serve and run, `warn` for the short commands that print a result).
+   */
+  logLevel: LogLevel | undefined;
   /**
    * Folders that local dataset and tokenizer paths in a TrialSpec must stay inside. Default:
    * the working folder, or `AUTOMAT_INPUT_ROOTS` (separated by `:`).
@@ -139,9 +143,9 @@ function optionalInt(env: Env, name: string, minimum = 0): number | undefined {
   return value;
 }
 
-function logLevel(raw: string | undefined): LogLevel {
+function logLevel(raw: string | undefined): LogLevel | undefined {
   const levels: LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
-  if (raw === undefined) return 'info';
+  if (raw === undefined || raw === '') return undefined;
   if ((levels as string[]).includes(raw)) return raw as LogLevel;
   throw new AutomatError(
     ErrorCodes.CONFIG_INVALID,

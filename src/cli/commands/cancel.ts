@@ -28,7 +28,7 @@ export const CancelExit = {
  */
 export async function cancelCommand(trialId: string, options: CancelOptions): Promise<number> {
   const config = loadConfig();
-  const logger = createLogger({ level: config.logLevel, format: 'pretty' });
+  const logger = createLogger({ level: config.logLevel ?? 'warn', format: 'pretty' });
   const timeoutMs = parseTimeout(options.timeout);
   const command = contracts.plannerCommand.parse({
     type: 'planner.cancel',

@@ -27,7 +27,7 @@ export interface IngestCommandOptions {
 export async function ingestCommand(datasetUri: string, options: IngestCommandOptions) {
   const config = loadConfig();
   const logger = createLogger({
-    level: config.logLevel === 'info' ? 'warn' : config.logLevel,
+    level: config.logLevel ?? 'warn',
     format: 'pretty',
   });
   const threads = optionalNumber('--threads', options.threads) ?? config.ingestThreads;

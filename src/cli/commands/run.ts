@@ -21,7 +21,7 @@ export interface RunOptions {
  */
 export async function runCommand(specPath: string, options: RunOptions): Promise<number> {
   const config = loadConfig();
-  const logger = createLogger({ level: config.logLevel, format: 'pretty' });
+  const logger = createLogger({ level: config.logLevel ?? 'info', format: 'pretty' });
   const spec = contracts.trialSpec.parseJson(await readSpecFile(specPath));
   // An override must meet the same rule as the field in the file.
   if (options.trialId !== undefined) {

@@ -21,7 +21,7 @@ export interface ServeOptions {
  */
 export async function serveCommand(options: ServeOptions): Promise<number> {
   const config = loadConfig();
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel ?? 'info' });
   const concurrency = config.concurrency ?? profileConcurrency(options.profile);
   const runtime = await createServerRuntime(config, logger);
   const executor = new Executor(runtime, executorOptions(config, concurrency));

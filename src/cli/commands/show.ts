@@ -1,5 +1,6 @@
 import { loadConfig } from '../../config/config.js';
-import { openStore } from '../../executor/runtime.js';
+import { existsSync } from 'node:fs';
+import { embeddedDatabasePath, openStore } from '../../executor/runtime.js';
 import { createLogger } from '../../log/logger.js';
 import { formatEpochTable, formatTrialRecord } from '../print-trial.js';
 
@@ -11,12 +12,22 @@ export interface ShowOptions {
 /** `automat0 show <trial_id>`: a stored trial, its result and its epochs. */
 export async function showCommand(trialId: string, options: ShowOptions): Promise<number> {
   const config = loadConfig();
-  const logger = createLogger({ level: config.logLevel, format: 'pretty' });
+  const logger = createLogger({ level: config.logLevel ?? 'warn', format: 'pretty' });
+  if (!options.server && !existsSync(embeddedDatabasePath(config))) {
+    console.error(
+      `no local database at ${embeddedDatabasePath(config)}: run a trial with \`automat0 run\`, ` +
+        "or read the executor's database with --server",
+    );
+    return 1;
+  }
   const store = await openStore(config, logger, options.server ? 'server' : 'embedded');
   try {
     const record = await store.getTrial(trialId);
     if (!record) {
-      console.error(`no trial ${JSON.stringify(trialId)} in this database`);
+      const where = options.server
+        ? "the executor's database"
+        : 'the local database (try --server)';
+      console.error(`no trial ${JSON.stringify(trialId)} in ${where}`);
       return 1;
     }
     console.log(formatTrialRecord(record));

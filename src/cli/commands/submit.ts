@@ -13,7 +13,7 @@ export interface SubmitOptions {
 /** `automat0 submit <spec>`: publishes one TrialSpec to the intake queue, with a confirm. */
 export async function submitCommand(specPath: string, options: SubmitOptions): Promise<number> {
   const config = loadConfig();
-  const logger = createLogger({ level: config.logLevel, format: 'pretty' });
+  const logger = createLogger({ level: config.logLevel ?? 'warn', format: 'pretty' });
   const body = await readSpecFile(specPath);
   if (!options.raw) resolveTrialSpec(contracts.trialSpec.parseJson(body));
 
