@@ -6,6 +6,7 @@ import { ChannelClosedError } from './channel-error.js';
 import { newChannelKeys, serverSocketOptions, type ChannelKeys } from './channel-keys.js';
 import { decodeHeartbeat, encodeControl, type ControlInput } from './frame-codec.js';
 import { MessageQueue } from './message-queue.js';
+import { StampedSender } from './stamped-sender.js';
 import { translateZmqError } from './zmq-error.js';
 
 export interface TrialChannelOptions {
@@ -55,9 +56,8 @@ export class TrialChannel {
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #queue = new MessageQueue<Heartbeat>();
-  #seq: number;
   #dropped = 0;
-  #sendChain: Promise<unknown> = Promise.resolve();
+  readonly #sender: StampedSender<ControlInput, ControlMessage>;
   #receiving: Promise<void> = Promise.resolve();
   #closedBecause: Error | undefined;
   #closing: Promise<void> | undefined;
@@ -71,10 +71,20 @@ export class TrialChannel {
     this.workerKey = keys?.serverPublicKey;
     this.trialId = options.trialId;
     this.attempt = options.attempt;
-    this.#seq = options.firstSeq ?? 0;
     this.#clock = options.clock ?? systemClock;
     this.#log = options.logger.child({ trialId: options.trialId, attempt: options.attempt });
     this.#push = push;
+    this.#sender = new StampedSender({
+      push,
+      trialId: options.trialId,
+      attempt: options.attempt,
+      firstSeq: options.firstSeq ?? 0,
+      clock: this.#clock,
+      log: this.#log,
+      encode: encodeControl,
+      closedError: () =>
+        this.#closedBecause && new ChannelClosedError('trial channel', this.#closedBecause),
+    });
     this.#pull = pull;
     this.controlEndpoint = endpointOf(push);
     this.heartbeatEndpoint = endpointOf(pull);
@@ -130,32 +140,7 @@ export class TrialChannel {
    * the control contract rejects with a ValidationError and uses up no `seq`.
    */
   send(input: ControlInput): Promise<ControlMessage> {
-    if (this.#closedBecause) {
-      return Promise.reject(new ChannelClosedError('trial channel', this.#closedBecause));
-    }
-    const ts = new Date(this.#clock.now()).toISOString();
-    const stamp = { trialId: this.trialId, attempt: this.attempt, seq: this.#seq, ts };
-    let encoded: ReturnType<typeof encodeControl>;
-    try {
-      encoded = encodeControl(input, stamp);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const { message, frame } = encoded;
-    this.#seq += 1;
-
-    const sent = this.#sendChain.then(async () => {
-      try {
-        await this.#push.send(frame);
-      } catch (error) {
-        if (this.#closedBecause) throw new ChannelClosedError('trial channel', this.#closedBecause);
-        throw translateZmqError(error, `send ${message.type}`);
-      }
-      this.#log.debug('control message sent', { type: message.type, seq: message.seq });
-      return message;
-    });
-    this.#sendChain = sent.catch(() => undefined);
-    return sent;
+    return this.#sender.send(input);
   }
 
   /**

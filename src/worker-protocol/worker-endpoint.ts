@@ -6,6 +6,7 @@ import { ChannelClosedError } from './channel-error.js';
 import { clientSocketOptions } from './channel-keys.js';
 import { decodeControl, encodeHeartbeat, type HeartbeatInput } from './frame-codec.js';
 import { MessageQueue } from './message-queue.js';
+import { StampedSender } from './stamped-sender.js';
 import { translateZmqError } from './zmq-error.js';
 
 export interface WorkerEndpointOptions {
@@ -42,8 +43,7 @@ export class WorkerEndpoint {
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #queue = new MessageQueue<ControlMessage>();
-  #seq = 0;
-  #sendChain: Promise<unknown> = Promise.resolve();
+  readonly #sender: StampedSender<HeartbeatInput, Heartbeat>;
   #receiving: Promise<void> = Promise.resolve();
   #closedBecause: Error | undefined;
   #closing: Promise<void> | undefined;
@@ -54,6 +54,17 @@ export class WorkerEndpoint {
     this.#clock = options.clock ?? systemClock;
     this.#log = options.logger.child({ trialId: options.trialId, attempt: options.attempt });
     this.#push = push;
+    this.#sender = new StampedSender({
+      push,
+      trialId: options.trialId,
+      attempt: options.attempt,
+      firstSeq: 0,
+      clock: this.#clock,
+      log: this.#log,
+      encode: encodeHeartbeat,
+      closedError: () =>
+        this.#closedBecause && new ChannelClosedError('worker endpoint', this.#closedBecause),
+    });
     this.#pull = pull;
   }
 
@@ -92,31 +103,7 @@ export class WorkerEndpoint {
 
   /** Stamps, validates and queues a heartbeat; sends are serialised. */
   send(input: HeartbeatInput): Promise<Heartbeat> {
-    if (this.#closedBecause) {
-      return Promise.reject(new ChannelClosedError('worker endpoint', this.#closedBecause));
-    }
-    const ts = new Date(this.#clock.now()).toISOString();
-    const stamp = { trialId: this.trialId, attempt: this.attempt, seq: this.#seq, ts };
-    let encoded: ReturnType<typeof encodeHeartbeat>;
-    try {
-      encoded = encodeHeartbeat(input, stamp);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const { message, frame } = encoded;
-    this.#seq += 1;
-
-    const sent = this.#sendChain.then(async () => {
-      try {
-        await this.#push.send(frame);
-      } catch (error) {
-        throw translateZmqError(error, `send ${message.type}`);
-      }
-      this.#log.debug('heartbeat sent', { type: message.type, seq: message.seq });
-      return message;
-    });
-    this.#sendChain = sent.catch(() => undefined);
-    return sent;
+    return this.#sender.send(input);
   }
 
   /**
@@ -130,7 +117,7 @@ export class WorkerEndpoint {
 
   async #shutdown(reason: string): Promise<void> {
     this.#closedBecause = new Error(reason);
-    await this.#sendChain;
+    await this.#sender.drained;
     this.#pull.close();
     this.#push.close();
     await this.#receiving;
