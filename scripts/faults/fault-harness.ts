@@ -11,6 +11,7 @@ import { AmqpBus } from '../../src/bus/amqp-bus.js';
 import { busTopologyNames } from '../../src/bus/bus-topology.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { PostgresTrialStore } from '../../src/store/postgres-trial-store.js';
+import { waitFor } from '../smoke/smoke-support.js';
 import { BusObserver } from './bus-observer.js';
 
 const TERMINAL = new Set(['completed', 'early_stopped', 'failed', 'cancelled', 'timed_out']);
@@ -147,13 +148,9 @@ export class FaultWorld {
     }
   }
 
-  /** The hello of the trial's latest attempt, once the observer has seen one. */
-  async waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!predicate()) {
-      if (Date.now() > deadline) throw new Error(`${this.scenario}: timed out waiting for ${what}`);
-      await sleep(100);
-    }
+  /** Waits, polling, for `predicate`; the error names this scenario. */
+  waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    return waitFor(predicate, timeoutMs, `${what} (${this.scenario})`, 100);
   }
 
   /** Drains the dead-letter queue; counts messages carrying a reason header. */

@@ -66,17 +66,21 @@ export interface BusRecord {
   message: Record<string, unknown>;
 }
 
-/** Waits until `predicate` holds, polling; rejects after `timeoutMs` with `what`. */
+/**
+ * Waits until `predicate` holds, polling every `pollMs`; rejects after `timeoutMs` with `what`.
+ * The smokes, the fault suite and the tests all use this one.
+ */
 export async function waitFor(
   predicate: () => boolean,
   timeoutMs: number,
   what: string,
+  pollMs = 250,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > deadline)
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }
 

@@ -1,13 +1,6 @@
-/** Polls `predicate` until it holds; fails the test with `what` after `timeoutMs`. */
-export async function waitFor(
-  predicate: () => boolean,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+import { waitFor as poll } from '../../scripts/smoke/smoke-support.js';
+
+/** Polls `predicate` every 50 ms until it holds; fails the test with `what` after `timeoutMs`. */
+export function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  return poll(predicate, timeoutMs, what, 50);
 }
