@@ -14,6 +14,8 @@ import { AmqpSubscription } from './amqp-subscription.js';
 import { assertBusTopology } from './assert-bus-topology.js';
 import type {
   Bus,
+  BusHealth,
+  BusHealthListener,
   IntakeHandler,
   IntakeOptions,
   Subscription,
@@ -42,6 +44,7 @@ export class AmqpBus implements Bus {
   readonly #log: Logger;
   readonly #closeTimeoutMs: number;
   readonly #subscriptions = new Set<Subscription>();
+  readonly #healthListeners = new Set<BusHealthListener>();
   readonly #intake: AmqpIntakeConsumer;
   #consumerClosed: CloseReason | undefined;
   #connectionError: Error | undefined;
@@ -193,6 +196,21 @@ export class AmqpBus implements Bus {
     };
   }
 
+  health(): BusHealth {
+    const closed = this.#stopped ?? this.#connectionLost;
+    return closed ? { status: 'closed', reason: closed.message } : { status: 'connected' };
+  }
+
+  onHealthChange(listener: BusHealthListener): () => void {
+    this.#healthListeners.add(listener);
+    return () => this.#healthListeners.delete(listener);
+  }
+
+  #healthChanged(): void {
+    const health = this.health();
+    for (const listener of this.#healthListeners) listener(health);
+  }
+
   close(): Promise<void> {
     this.#closing ??= this.#shutdown(new Error('closed by the client: AmqpBus.close() was called'));
     return this.#closing;
@@ -220,6 +238,7 @@ export class AmqpBus implements Bus {
     if (!this.#consumerClosed) await this.#consumer.close().catch(ignoreClosed(this.#log));
     if (!this.#connectionLost) await this.#connection.close().catch(ignoreClosed(this.#log));
     this.#log.info('bus closed');
+    this.#healthChanged();
   }
 
   #consumerClosedReason(): CloseReason | undefined {
@@ -235,6 +254,7 @@ export class AmqpBus implements Bus {
       const why = error ?? this.#connectionError ?? 'the broker closed the connection';
       this.#connectionLost = closeReason('connection', this.#clock.now(), why);
       this.#log.error('bus connection lost', { reason: this.#connectionLost.message });
+      this.#healthChanged();
     });
     this.#connection.on('blocked', (reason: string) => {
       this.#log.warn('broker blocked publishing', { reason });

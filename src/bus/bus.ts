@@ -37,6 +37,18 @@ export interface IntakeOptions {
   prefetch: number;
 }
 
+/**
+ * How the bus's connection is doing. `reconnecting`: the broker went away and the bus is trying
+ * again with back-off; meanwhile publishes fail fast with BUS_UNAVAILABLE. `closed`: close() was
+ * called, or the bus gave up; nothing works any more.
+ */
+export type BusHealth =
+  | { status: 'connected' }
+  | { status: 'reconnecting'; since: number; reason: string; attempts: number }
+  | { status: 'closed'; reason: string };
+
+export type BusHealthListener = (health: BusHealth) => void;
+
 export type SubscriptionHandler = (routingKey: string, message: unknown) => void;
 
 export interface Subscription {
@@ -72,6 +84,10 @@ export interface Bus {
    * in publish order.
    */
   subscribe(pattern: string, handler: SubscriptionHandler): Promise<Subscription>;
+  /** The connection's health now. */
+  health(): BusHealth;
+  /** Calls `listener` on every change of health; returns a function that removes it. */
+  onHealthChange(listener: BusHealthListener): () => void;
   /**
    * Stops consuming, waits for unconfirmed publishes, then closes. Idempotent: every call returns
    * the same promise. Unsettled intake deliveries go back to the queue.

@@ -2,6 +2,8 @@ import { systemClock, type Clock } from '../clock/clock.js';
 import { AutomatError, ErrorCodes } from '../errors/index.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import type {
+  BusHealth,
+  BusHealthListener,
   Bus,
   DeadLetterReason,
   IntakeHandler,
@@ -49,6 +51,7 @@ export class MemoryBus implements Bus {
   readonly #clock: Clock;
   readonly #deliveryLimit: number;
   readonly #subscriptions = new Set<MemorySubscription>();
+  readonly #healthListeners = new Set<BusHealthListener>();
   readonly #queue: QueuedMessage[] = [];
   readonly #deadLetters: MemoryDeadLetter[] = [];
   #consumer: { handler: IntakeHandler; prefetch: number } | undefined;
@@ -134,6 +137,17 @@ export class MemoryBus implements Bus {
     };
   }
 
+  health(): BusHealth {
+    return this.#stopped
+      ? { status: 'closed', reason: this.#stopped.message }
+      : { status: 'connected' };
+  }
+
+  onHealthChange(listener: BusHealthListener): () => void {
+    this.#healthListeners.add(listener);
+    return () => this.#healthListeners.delete(listener);
+  }
+
   close(): Promise<void> {
     this.#closing ??= this.#shutdown();
     return this.#closing;
@@ -144,6 +158,8 @@ export class MemoryBus implements Bus {
     this.#stopped = closeReason('memory bus', this.#clock.now(), why);
     this.#consumer = undefined;
     this.#subscriptions.clear();
+    for (const listener of this.#healthListeners) listener(this.health());
+    this.#healthListeners.clear();
     this.#log.info('bus closed', { queued: this.#queue.length, unsettled: this.#unsettled });
   }
 
