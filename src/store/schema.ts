@@ -108,8 +108,30 @@ const batchBackoffs: Migration = {
   ],
 };
 
+/** Terminal states, as SQL; kept in step with TERMINAL_STATE_FOR in src/trial/trial-fsm.ts. */
+export const SQL_TERMINAL_STATES = `('completed', 'early_stopped', 'failed', 'cancelled', 'timed_out')`;
+
+/**
+ * Crash recovery and the outbox: which executor owns a trial and until when (a lease it renews),
+ * the files of each checkpoint (so another machine can download it to resume), and an index of
+ * the messages still waiting for the bus.
+ */
+const outboxAndLeases: Migration = {
+  version: 3,
+  name: 'outbox and leases',
+  statements: [
+    'ALTER TABLE trials ADD COLUMN owner_id TEXT',
+    'ALTER TABLE trials ADD COLUMN lease_expires_at TEXT',
+    'ALTER TABLE checkpoints ADD COLUMN files_json TEXT',
+    `CREATE INDEX trial_messages_unpublished ON trial_messages (trial_id, seq)
+      WHERE published_at IS NULL`,
+    `CREATE INDEX trials_unfinished ON trials (lease_expires_at)
+      WHERE state NOT IN ${SQL_TERMINAL_STATES}`,
+  ],
+};
+
 /** Every migration, in the order it must run. */
-export const MIGRATIONS: readonly Migration[] = [initialSchema, batchBackoffs];
+export const MIGRATIONS: readonly Migration[] = [initialSchema, batchBackoffs, outboxAndLeases];
 
 /** The migrations not yet in `applied`, in order. */
 export function pendingMigrations(applied: ReadonlySet<number>): Migration[] {

@@ -2,13 +2,7 @@ import { systemClock, type Clock } from '../clock/clock.js';
 import type { TrialSpec } from '../contracts/index.js';
 import { ErrorCodes, serializeError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
-import {
-  CREATE_MIGRATIONS_TABLE,
-  INSERT_APPLIED_VERSION,
-  MIGRATIONS,
-  SELECT_APPLIED_VERSIONS,
-  pendingMigrations,
-} from './schema.js';
+import { applyMigrations } from './apply-migrations.js';
 import type { SqlDriver, SqlExecutor } from './sql-driver.js';
 import { StoreError, toStoreError } from './store-errors.js';
 import { TrialStoreQueries as Q } from './trial-store-queries.js';
@@ -29,8 +23,10 @@ import {
   type TransitionRow,
   type TrialRow,
 } from './trial-store-rows.js';
+import { SqlOutboxLeases } from './sql-outbox-leases.js';
 import type {
   BatchBackoffRecord,
+  Lease,
   CheckpointRecord,
   EpochRecord,
   ResultInput,
@@ -49,6 +45,7 @@ export class SqlTrialStore implements TrialStore {
   readonly #driver: SqlDriver;
   readonly #log: Logger;
   readonly #clock: Clock;
+  readonly #outboxLeases: SqlOutboxLeases;
   #closing: Promise<void> | undefined;
   #closedBy: Error | undefined;
 
@@ -56,15 +53,29 @@ export class SqlTrialStore implements TrialStore {
     this.#driver = driver;
     this.#log = logger;
     this.#clock = clock;
+    this.#outboxLeases = new SqlOutboxLeases(driver, (operation, body) =>
+      this.#run(operation, body),
+    );
   }
 
   migrate(): Promise<void> {
-    return this.#run('migrate', () => this.#driver.migrationTransaction((tx) => this.#migrate(tx)));
+    return this.#run('migrate', () =>
+      this.#driver.migrationTransaction((tx) =>
+        applyMigrations(tx, { backend: this.#driver.name, clock: this.#clock, log: this.#log }),
+      ),
+    );
   }
 
-  createTrial(spec: TrialSpec, at: string): Promise<{ created: boolean }> {
+  createTrial(spec: TrialSpec, at: string, lease?: Lease): Promise<{ created: boolean }> {
     return this.#run('createTrial', async () => {
-      const inserted = await this.#driver.execute(Q.insertTrial, [spec.trial_id, toJson(spec), at]);
+      const params = [
+        spec.trial_id,
+        toJson(spec),
+        at,
+        lease?.owner ?? null,
+        lease?.expiresAt ?? null,
+      ];
+      const inserted = await this.#driver.execute(Q.insertTrial, params);
       if (inserted === 0) this.#log.debug('trial already stored', { trialId: spec.trial_id });
       return { created: inserted === 1 };
     });
@@ -91,7 +102,8 @@ export class SqlTrialStore implements TrialStore {
 
   recordMessage(m: StoredMessage): Promise<{ recorded: boolean }> {
     return this.#run('recordMessage', async () => {
-      const params = [m.trialId, m.seq, m.type, toJson(m.payload), m.recordedAt];
+      const { trialId, seq, type, payload, recordedAt, publishedAt } = m;
+      const params = [trialId, seq, type, toJson(payload), recordedAt, publishedAt ?? null];
       const inserted = await this.#driver.execute(Q.insertMessage, params);
       if (inserted === 0) {
         this.#log.debug('duplicate message ignored', { trialId: m.trialId, seq: m.seq });
@@ -116,7 +128,8 @@ export class SqlTrialStore implements TrialStore {
 
   recordCheckpoint(c: CheckpointRecord): Promise<void> {
     return this.#run('recordCheckpoint', async () => {
-      const params = [c.trialId, c.attempt, c.epoch, c.uri, c.bytes, c.recordedAt];
+      const files = c.files ? toJson(c.files) : null;
+      const params = [c.trialId, c.attempt, c.epoch, c.uri, c.bytes, c.recordedAt, files];
       await this.#driver.execute(Q.upsertCheckpoint, params);
     });
   }
@@ -185,6 +198,34 @@ export class SqlTrialStore implements TrialStore {
     });
   }
 
+  listUnpublished(trialId: string, limit: number): Promise<StoredMessage[]> {
+    return this.#outboxLeases.listUnpublished(trialId, limit);
+  }
+
+  listTrialsWithUnpublished(owner: string, now: string, limit: number): Promise<string[]> {
+    return this.#outboxLeases.listTrialsWithUnpublished(owner, now, limit);
+  }
+
+  markPublished(trialId: string, seq: number, at: string): Promise<void> {
+    return this.#outboxLeases.markPublished(trialId, seq, at);
+  }
+
+  nextSeq(trialId: string): Promise<number> {
+    return this.#outboxLeases.nextSeq(trialId);
+  }
+
+  claimTrial(trialId: string, lease: Lease, now: string): Promise<boolean> {
+    return this.#outboxLeases.claimTrial(trialId, lease, now);
+  }
+
+  renewLeases(lease: Lease): Promise<string[]> {
+    return this.#outboxLeases.renewLeases(lease);
+  }
+
+  listOrphanedTrials(now: string, limit: number): Promise<string[]> {
+    return this.#outboxLeases.listOrphanedTrials(now, limit);
+  }
+
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;
@@ -221,27 +262,6 @@ export class SqlTrialStore implements TrialStore {
       return await body();
     } catch (error) {
       throw toStoreError(error, operation);
-    }
-  }
-
-  async #migrate(tx: SqlExecutor): Promise<void> {
-    await tx.execute(CREATE_MIGRATIONS_TABLE);
-    const rows = await tx.query<{ version: number | string }>(SELECT_APPLIED_VERSIONS);
-    const applied = new Set(rows.map((r) => Number(r.version)));
-    const newest = MIGRATIONS.at(-1)?.version ?? 0;
-    const unknown = [...applied].filter((v) => v > newest);
-    if (unknown.length > 0) {
-      this.#log.warn('database schema is newer than this build', { unknown, newest });
-    }
-    for (const migration of pendingMigrations(applied)) {
-      for (const statement of migration.statements) await tx.execute(statement);
-      const at = new Date(this.#clock.now()).toISOString();
-      await tx.execute(INSERT_APPLIED_VERSION, [migration.version, migration.name, at]);
-      this.#log.info('store migration applied', {
-        backend: this.#driver.name,
-        version: migration.version,
-        name: migration.name,
-      });
     }
   }
 

@@ -1,3 +1,5 @@
+import { SQL_TERMINAL_STATES } from './schema.js';
+
 /**
  * Every statement the trial store runs after migration, written once with PostgreSQL's `$1`
  * placeholders. SQLite reads `$1` as a parameter named "1", which the SQLite driver binds by
@@ -7,8 +9,9 @@
 export const TrialStoreQueries = {
   insertTrial: `
     INSERT INTO trials (trial_id, spec_json, state, stop_reason, attempt, best_metric_json,
-      best_checkpoint_uri, error_json, transition_count, created_at, updated_at)
-    VALUES ($1, $2, 'queued', NULL, 1, NULL, NULL, NULL, 0, $3, $3)
+      best_checkpoint_uri, error_json, transition_count, created_at, updated_at, owner_id,
+      lease_expires_at)
+    VALUES ($1, $2, 'queued', NULL, 1, NULL, NULL, NULL, 0, $3, $3, $4, $5)
     ON CONFLICT (trial_id) DO NOTHING`,
 
   // The guard on from_state makes a stale writer change nothing; the caller then tells "unknown
@@ -34,7 +37,7 @@ export const TrialStoreQueries = {
 
   insertMessage: `
     INSERT INTO trial_messages (trial_id, seq, type, payload_json, recorded_at, published_at)
-    VALUES ($1, $2, $3, $4, $5, NULL)
+    VALUES ($1, $2, $3, $4, $5, $6)
     ON CONFLICT (trial_id, seq) DO NOTHING`,
 
   upsertEpoch: `
@@ -48,12 +51,13 @@ export const TrialStoreQueries = {
       recorded_at = excluded.recorded_at`,
 
   upsertCheckpoint: `
-    INSERT INTO checkpoints (trial_id, attempt, epoch, uri, bytes, recorded_at)
-    VALUES ($1, $2, $3, $4, $5, $6)
+    INSERT INTO checkpoints (trial_id, attempt, epoch, uri, bytes, recorded_at, files_json)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
     ON CONFLICT (trial_id, attempt, epoch) DO UPDATE SET
       uri = excluded.uri,
       bytes = excluded.bytes,
-      recorded_at = excluded.recorded_at`,
+      recorded_at = excluded.recorded_at,
+      files_json = excluded.files_json`,
 
   updateResult: `
     UPDATE trials SET best_metric_json = $2, best_checkpoint_uri = $3, updated_at = $4
@@ -61,7 +65,7 @@ export const TrialStoreQueries = {
 
   selectTrial: `
     SELECT trial_id, spec_json, state, stop_reason, attempt, best_metric_json, best_checkpoint_uri,
-      error_json, created_at, updated_at
+      error_json, owner_id, lease_expires_at, created_at, updated_at
     FROM trials WHERE trial_id = $1`,
 
   selectEpochs: `
@@ -69,11 +73,11 @@ export const TrialStoreQueries = {
     FROM epoch_metrics WHERE trial_id = $1 ORDER BY attempt, epoch`,
 
   selectCheckpoints: `
-    SELECT trial_id, attempt, epoch, uri, bytes, recorded_at
+    SELECT trial_id, attempt, epoch, uri, bytes, recorded_at, files_json
     FROM checkpoints WHERE trial_id = $1 ORDER BY attempt, epoch`,
 
   selectMessages: `
-    SELECT trial_id, seq, type, payload_json, recorded_at
+    SELECT trial_id, seq, type, payload_json, recorded_at, published_at
     FROM trial_messages WHERE trial_id = $1 ORDER BY seq`,
 
   upsertBatchBackoff: `
@@ -94,4 +98,45 @@ export const TrialStoreQueries = {
   selectTransitions: `
     SELECT from_state, to_state, reason, stop_reason, error_json, attempt, at
     FROM trial_transitions WHERE trial_id = $1 ORDER BY position`,
+} as const;
+
+/** The outbox and the leases; see OutboxStore and LeaseStore. */
+export const OutboxLeaseQueries = {
+  selectUnpublished: `
+    SELECT trial_id, seq, type, payload_json, recorded_at, published_at
+    FROM trial_messages WHERE trial_id = $1 AND published_at IS NULL ORDER BY seq LIMIT $2`,
+
+  // The CASTs tell PostgreSQL the parameters' types, which it cannot infer inside OR.
+  selectTrialsWithUnpublished: `
+    SELECT DISTINCT m.trial_id FROM trial_messages m JOIN trials t ON t.trial_id = m.trial_id
+    WHERE m.published_at IS NULL
+      AND (t.owner_id IS NULL OR t.owner_id = CAST($1 AS TEXT)
+        OR t.lease_expires_at < CAST($2 AS TEXT))
+    ORDER BY m.trial_id LIMIT $3`,
+
+  markPublished: `
+    UPDATE trial_messages SET published_at = $3
+    WHERE trial_id = $1 AND seq = $2 AND published_at IS NULL`,
+
+  selectNextSeq: `
+    SELECT COALESCE(MAX(seq) + 1, 0) AS next_seq FROM trial_messages WHERE trial_id = $1`,
+
+  claimTrial: `
+    UPDATE trials SET owner_id = $2, lease_expires_at = $3
+    WHERE trial_id = $1
+      AND (owner_id IS NULL OR owner_id = $2 OR lease_expires_at < CAST($4 AS TEXT))`,
+
+  renewLeases: `
+    UPDATE trials SET lease_expires_at = $2
+    WHERE owner_id = $1
+      AND (state NOT IN ${SQL_TERMINAL_STATES} OR EXISTS (
+        SELECT 1 FROM trial_messages m
+        WHERE m.trial_id = trials.trial_id AND m.published_at IS NULL))
+    RETURNING trial_id`,
+
+  selectOrphanedTrials: `
+    SELECT trial_id FROM trials
+    WHERE state NOT IN ${SQL_TERMINAL_STATES}
+      AND (owner_id IS NULL OR lease_expires_at < CAST($1 AS TEXT))
+    ORDER BY created_at, trial_id LIMIT $2`,
 } as const;

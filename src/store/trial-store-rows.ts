@@ -28,6 +28,8 @@ export interface TrialRow {
   best_metric_json: string | null;
   best_checkpoint_uri: string | null;
   error_json: string | null;
+  owner_id: string | null;
+  lease_expires_at: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -49,6 +51,7 @@ export interface CheckpointRow {
   uri: string;
   bytes: number | string;
   recorded_at: string;
+  files_json: string | null;
 }
 
 export interface MessageRow {
@@ -57,6 +60,7 @@ export interface MessageRow {
   type: string;
   payload_json: string;
   recorded_at: string;
+  published_at: string | null;
 }
 
 export interface TransitionRow {
@@ -107,6 +111,8 @@ export function toTrialRecord(row: TrialRow): TrialRecord {
     bestMetric: fromJsonOrNull<BestMetricValue>(row.best_metric_json),
     bestCheckpointUri: row.best_checkpoint_uri,
     error: fromJsonOrNull<SerializedError>(row.error_json),
+    owner: row.owner_id,
+    leaseExpiresAt: row.lease_expires_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -131,6 +137,7 @@ export function toCheckpointRecord(row: CheckpointRow): CheckpointRecord {
     epoch: Number(row.epoch),
     uri: row.uri,
     bytes: Number(row.bytes),
+    ...(row.files_json === null ? {} : { files: JSON.parse(row.files_json) as string[] }),
     recordedAt: row.recorded_at,
   };
 }
@@ -142,6 +149,7 @@ export function toStoredMessage(row: MessageRow): StoredMessage {
     type: row.type,
     payload: JSON.parse(row.payload_json) as unknown,
     recordedAt: row.recorded_at,
+    ...(row.published_at === null ? {} : { publishedAt: row.published_at }),
   };
 }
 

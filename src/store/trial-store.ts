@@ -16,11 +16,14 @@ import type { SerializedError } from '../errors/index.js';
  * database cannot be reached, or the store was closed), `AUTOMAT_E_STORE_CONFLICT` (a write
  * contradicts what is stored) or `AUTOMAT_E_INTERNAL`; never with a raw driver error.
  */
-export interface TrialStore {
+export interface TrialStore extends OutboxStore, LeaseStore {
   /** Creates or upgrades the schema; idempotent and safe to run from several processes at once. */
   migrate(): Promise<void>;
-  /** Inserts the trial in state `queued`, attempt 1; an existing trial is left untouched. */
-  createTrial(spec: TrialSpec, at: string): Promise<{ created: boolean }>;
+  /**
+   * Inserts the trial in state `queued`, attempt 1, held under `lease` when given; an existing
+   * trial is left untouched.
+   */
+  createTrial(spec: TrialSpec, at: string, lease?: Lease): Promise<{ created: boolean }>;
   /**
    * Moves the trial to `to` and appends the move to its history. `from` must match the stored
    * state (or be null for the trial's first recorded move); otherwise another writer got there
@@ -52,6 +55,48 @@ export interface TrialStore {
   close(): Promise<void>;
 }
 
+/**
+ * The transactional outbox: every heartbeat and event is stored (recordMessage) before it is
+ * published, and marked once the broker confirmed it. Rows left unmarked by a broker outage or a
+ * crash are published again, in `seq` order, by whoever holds the trial's lease.
+ */
+export interface OutboxStore {
+  /** The trial's messages not yet marked published, in `seq` order, at most `limit`. */
+  listUnpublished(trialId: string, limit: number): Promise<StoredMessage[]>;
+  /**
+   * Trials with unpublished messages that `owner` may publish: its own, and those whose lease
+   * has expired by `now` or that nobody holds. At most `limit`.
+   */
+  listTrialsWithUnpublished(owner: string, now: string, limit: number): Promise<string[]>;
+  /** Marks a message published; a message that is not stored changes nothing. */
+  markPublished(trialId: string, seq: number, at: string): Promise<void>;
+  /** One more than the trial's highest stored `seq`, or 0 when it has none. */
+  nextSeq(trialId: string): Promise<number>;
+}
+
+/** Who runs a trial: the executor holding its lease, which it renews while it works on it. */
+export interface Lease {
+  /** The executor's id (see `executorId`). */
+  owner: string;
+  /** ISO 8601; the lease is free to take after this instant. */
+  expiresAt: string;
+}
+
+export interface LeaseStore {
+  /**
+   * Takes the trial's lease when nobody holds it, `lease.owner` already does, or the holder let
+   * it expire before `now`. Resolves to whether `lease.owner` holds it now.
+   */
+  claimTrial(trialId: string, lease: Lease, now: string): Promise<boolean>;
+  /**
+   * Extends every lease `lease.owner` holds on a trial that is unfinished or still has unpublished
+   * messages; resolves to the ids of those trials. A trial missing from the answer was taken over.
+   */
+  renewLeases(lease: Lease): Promise<string[]>;
+  /** Unfinished trials whose lease expired before `now`, or that nobody holds; at most `limit`. */
+  listOrphanedTrials(now: string, limit: number): Promise<string[]>;
+}
+
 export interface TrialRecord {
   trialId: string;
   spec: TrialSpec;
@@ -63,6 +108,9 @@ export interface TrialRecord {
   bestCheckpointUri: string | null;
   /** The latest error a transition carried. */
   error: SerializedError | null;
+  /** The executor holding the lease, or null. */
+  owner: string | null;
+  leaseExpiresAt: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -109,6 +157,8 @@ export interface CheckpointRecord {
   epoch: number;
   uri: string;
   bytes: number;
+  /** Paths of its files relative to `uri`, when known (stored from schema version 3 on). */
+  files?: readonly string[];
   recordedAt: string;
 }
 
@@ -120,6 +170,8 @@ export interface StoredMessage {
   /** Any JSON value; NaN and infinite numbers inside it become null. */
   payload: unknown;
   recordedAt: string;
+  /** When the broker confirmed it; absent while it waits in the outbox. */
+  publishedAt?: string;
 }
 
 export interface ResultInput {
