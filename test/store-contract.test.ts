@@ -4,7 +4,6 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AutomatError, ErrorCodes } from '../src/errors/index.js';
-import { silentLogger } from '../src/log/logger.js';
 import { MIGRATIONS } from '../src/store/schema.js';
 import type { TrialStore } from '../src/store/trial-store.js';
 import { T0, at, postgresHarness, spec, sqliteHarness, type Harness } from './store-harness.js';
