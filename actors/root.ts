@@ -31,7 +31,7 @@ export interface ActorTree {
  * ```
  * automat0 (system)
  * ├── ingest-supervisor      shards for every trial (thread pool + cache)
- * ├── bus-mirror             store, then publish, every heartbeat and event
+ * ├── bus-mirror             the outbox: store, publish, mark every heartbeat and event
  * └── trial-supervisor       admission and concurrency
  *     └── trial-<id> …       one TrialActor per trial
  * ```
@@ -39,11 +39,20 @@ export interface ActorTree {
 export function startActorTree(options: ActorTreeOptions): ActorTree {
   const system = start();
   const ingestSupervisor = spawnIngestSupervisor(system, options.ingest, options.logger);
-  const busMirror = spawnBusMirror(system, options.mirror);
+  const mirror = spawnBusMirror(system, options.mirror);
+  const busMirror = mirror.ref;
   const trialSupervisor = spawnTrialSupervisor(system, {
     concurrency: options.concurrency,
     deps: { ...options.trial, busMirror, ingestSupervisor },
     logger: options.logger,
   });
-  return { trialSupervisor, ingestSupervisor, busMirror, stop: () => stop(system) };
+  return {
+    trialSupervisor,
+    ingestSupervisor,
+    busMirror,
+    stop: () => {
+      mirror.stop();
+      stop(system);
+    },
+  };
 }

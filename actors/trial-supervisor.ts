@@ -4,6 +4,7 @@ import type { Logger } from '../src/log/logger.js';
 import type { ResolvedTrial } from '../src/trial/resolve-trial-spec.js';
 import type { TrialOutcome } from '../src/trial/trial-outcome.js';
 import type { TrialMessage } from '../src/trial/trial-ports.js';
+import type { TrialTakeover } from '../src/trial/trial-takeover.js';
 import { spawnTrialActor, type TrialActorDeps } from './trial-actor.js';
 
 export interface CancelAnswer {
@@ -19,7 +20,13 @@ export interface SupervisorStats {
 }
 
 export type TrialSupervisorMessage =
-  | { type: 'trial.submitted'; trial: ResolvedTrial; done: (outcome: TrialOutcome) => void }
+  | {
+      type: 'trial.submitted';
+      trial: ResolvedTrial;
+      /** Set for a trial taken over from another executor. */
+      takeover?: TrialTakeover;
+      done: (outcome: TrialOutcome) => void;
+    }
   | { type: 'trial.finished'; outcome: TrialOutcome }
   | {
       type: 'trial.cancel_requested';
@@ -27,6 +34,7 @@ export type TrialSupervisorMessage =
       reason: string;
       reply: (a: CancelAnswer) => void;
     }
+  | { type: 'trial.abandon_requested'; trialId: string; reason: string }
   | { type: 'supervisor.stats'; reply: (stats: SupervisorStats) => void };
 
 interface Entry {
@@ -73,7 +81,12 @@ export function spawnTrialSupervisor(
             dispatch(self, { type: 'trial.finished', outcome }),
           );
           state.entries.set(trialId, { ref, done: msg.done, started: false });
-          dispatch(ref, { type: 'trial.accept' });
+          dispatch(
+            ref,
+            msg.takeover
+              ? { type: 'trial.adopt', takeover: msg.takeover }
+              : { type: 'trial.accept' },
+          );
           state.waiting.push(trialId);
           startWaiting(state);
           return state;
@@ -93,6 +106,11 @@ export function spawnTrialSupervisor(
         case 'trial.cancel_requested':
           msg.reply(cancel(state, msg.trialId, msg.reason));
           return state;
+        case 'trial.abandon_requested': {
+          const entry = state.entries.get(msg.trialId);
+          if (entry) dispatch(entry.ref, { type: 'trial.abandon', reason: msg.reason });
+          return state;
+        }
         case 'supervisor.stats':
           msg.reply({ running: state.running, waiting: state.waiting.length, concurrency });
           return state;

@@ -47,12 +47,12 @@ export class TrialRunRig {
   readonly mirrored: Array<Record<string, unknown>> = [];
   readonly outcomes: TrialOutcome[] = [];
   readonly #queue: TrialMessage[] = [];
-  readonly trialId = `rig-${Math.random().toString(36).slice(2, 10)}`;
   run!: TrialRun;
 
   private constructor(
     readonly dir: string,
     readonly store: SqliteTrialStore,
+    readonly trialId = `rig-${Math.random().toString(36).slice(2, 10)}`,
   ) {}
 
   static async start(options: RigOptions = {}): Promise<TrialRunRig> {
@@ -62,6 +62,29 @@ export class TrialRunRig {
     const rig = new TrialRunRig(dir, store);
     await rig.#init(options);
     return rig;
+  }
+
+  /**
+   * A second executor's run of the same trial, on the same store, folders and artifacts, as if
+   * `previous` had died: nothing of its in-memory state carries over. Start it with `trial.adopt`.
+   */
+  static async successor(previous: TrialRunRig, options: RigOptions = {}): Promise<TrialRunRig> {
+    const rig = new TrialRunRig(previous.dir, previous.store, previous.trialId);
+    await rig.#init(options);
+    return rig;
+  }
+
+  /** Ingest finished: the run launches its attempt. */
+  async ingested(): Promise<void> {
+    const manifest = { tokenizer: { vocab_size: 100 }, labels: ['ham', 'spam'] };
+    await this.post({
+      type: 'ingest.completed',
+      result: {
+        manifestPath: join(this.dir, 'manifest.json'),
+        manifest: manifest as unknown as ShardManifest,
+        cacheHit: false,
+      },
+    });
   }
 
   async #init(options: RigOptions): Promise<void> {
@@ -77,7 +100,9 @@ export class TrialRunRig {
       primary_metric: 'val_accuracy',
       hparams: { epochs: 5, batch_size: 32, ...options.hparams },
     });
-    await this.store.createTrial(spec, new Date(this.clock.now()).toISOString());
+    if (!(await this.store.getTrial(this.trialId))) {
+      await this.store.createTrial(spec, new Date(this.clock.now()).toISOString());
+    }
     const settings: TrialSettings = {
       ...POLICY_DEFAULTS,
       stopGraceMs: 30_000,
@@ -141,15 +166,7 @@ export class TrialRunRig {
   async begin(): Promise<ScriptedWorker> {
     await this.post({ type: 'trial.accept' });
     await this.post({ type: 'trial.start' });
-    const manifest = { tokenizer: { vocab_size: 100 }, labels: ['ham', 'spam'] };
-    await this.post({
-      type: 'ingest.completed',
-      result: {
-        manifestPath: join(this.dir, 'manifest.json'),
-        manifest: manifest as unknown as ShardManifest,
-        cacheHit: false,
-      },
-    });
+    await this.ingested();
     return this.worker(1);
   }
 
@@ -239,6 +256,7 @@ export class TrialRunRig {
     return this.events('trial.state_changed').map((m) => m.to);
   }
 
+  /** Idempotent; a successor shares its predecessor's store and folder. */
   async cleanup(): Promise<void> {
     await this.store.close();
     await rm(this.dir, { recursive: true, force: true });

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { DEFAULT_BUS_NAMES, type BusTopologyNames } from '../bus/bus-topology.js';
 import type { LogLevel } from '../log/logger.js';
@@ -54,18 +56,34 @@ export interface ExecutorConfig {
   inputRoots: string[];
   /** URI schemes a TrialSpec may use besides local paths. Default `s3`, or `AUTOMAT_INPUT_SCHEMES`. */
   inputSchemes: string[];
+  /**
+   * This executor's id in trial leases, `AUTOMAT_EXECUTOR_ID`. Default: the host name and a hash
+   * of the work folder, which stays the same across restarts, so a restarted executor takes its
+   * own trials back at once. Two executors must never share one.
+   */
+  executorId: string;
+  /** A trial lease's lifetime, `AUTOMAT_LEASE_TTL_MS`. Default 30 s. */
+  leaseTtlMs: number;
+  /** How long store calls retry through a database outage, `AUTOMAT_STORE_OUTAGE_MS`. 5 min. */
+  storeOutageMs: number;
+  /**
+   * Port of the health endpoint `GET /healthz` on 127.0.0.1, `AUTOMAT_HEALTH_PORT`; undefined
+   * (the default) serves none. 0 picks a free port, which the log names.
+   */
+  healthPort: number | undefined;
 }
 
 type Env = Record<string, string | undefined>;
 
 /** Reads the configuration from the environment; nothing else in the code reads `process.env`. */
 export function loadConfig(env: Env = process.env): ExecutorConfig {
+  const workDir = resolve(env.AUTOMAT_WORK_DIR ?? '.automat');
   return {
     amqpUrl: env.AUTOMAT_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
     databaseUrl: env.AUTOMAT_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     databaseSchema: env.AUTOMAT_DB_SCHEMA ?? 'automat',
     s3: loadS3(env),
-    workDir: resolve(env.AUTOMAT_WORK_DIR ?? '.automat'),
+    workDir,
     concurrency: optionalInt(env, 'AUTOMAT_CONCURRENCY', 1),
     ingestThreads: optionalInt(env, 'AUTOMAT_INGEST_THREADS', 1),
     stopGraceMs: optionalInt(env, 'AUTOMAT_STOP_GRACE_MS') ?? 30_000,
@@ -81,7 +99,17 @@ export function loadConfig(env: Env = process.env): ExecutorConfig {
     logLevel: logLevel(env.AUTOMAT_LOG_LEVEL),
     inputRoots: list(env.AUTOMAT_INPUT_ROOTS, ':') ?? [process.cwd()],
     inputSchemes: list(env.AUTOMAT_INPUT_SCHEMES, ',') ?? ['s3'],
+    executorId: env.AUTOMAT_EXECUTOR_ID ?? defaultExecutorId(workDir),
+    leaseTtlMs: optionalInt(env, 'AUTOMAT_LEASE_TTL_MS', 1000) ?? 30_000,
+    storeOutageMs: optionalInt(env, 'AUTOMAT_STORE_OUTAGE_MS') ?? 300_000,
+    healthPort: optionalInt(env, 'AUTOMAT_HEALTH_PORT'),
   };
+}
+
+/** `<host>-<8 hex of the work folder>`: stable for one executor, distinct for two on a host. */
+function defaultExecutorId(workDir: string): string {
+  const digest = createHash('sha256').update(workDir).digest('hex').slice(0, 8);
+  return `${hostname()}-${digest}`;
 }
 
 function loadPolicy(env: Env): PolicySettings {

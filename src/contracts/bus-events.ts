@@ -96,8 +96,30 @@ export const BatchBackoffSchema = Type.Object(
   { $id: 'trial.batch_backoff', title: 'batch_backoff', additionalProperties: false },
 );
 
+/**
+ * An executor took the trial over after the executor running it stopped renewing its lease
+ * (it crashed or lost its database). The trial goes on from `state`: a trial that had a worker
+ * launches a new attempt, resuming from its latest checkpoint when there is one.
+ */
+export const TakenOverSchema = Type.Object(
+  {
+    type: Type.Literal('trial.taken_over'),
+    ...envelope,
+    executor: Type.String({ description: 'the executor that now owns the trial' }),
+    previous_executor: Type.Union([Type.String(), Type.Null()], {
+      description: 'the executor whose lease lapsed; null when none was recorded',
+    }),
+    state: TrialState,
+    attempt: Type.Integer({ minimum: 1, description: 'the attempt that was under way' }),
+    resume_epoch: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+      description: 'the epoch of the checkpoint the next attempt resumes from, if any',
+    }),
+  },
+  { $id: 'trial.taken_over', title: 'taken_over', additionalProperties: false },
+);
+
 export const TrialEventSchema = Type.Union(
-  [StateChangedSchema, PromotionCandidateSchema, BatchBackoffSchema],
+  [StateChangedSchema, PromotionCandidateSchema, BatchBackoffSchema, TakenOverSchema],
   { $id: 'TrialEvent' },
 );
 
@@ -106,4 +128,5 @@ export type StopReasonName = (typeof STOP_REASONS)[number];
 export type StateChangedEvent = Static<typeof StateChangedSchema>;
 export type PromotionCandidateEvent = Static<typeof PromotionCandidateSchema>;
 export type BatchBackoffEvent = Static<typeof BatchBackoffSchema>;
+export type TakenOverEvent = Static<typeof TakenOverSchema>;
 export type TrialEvent = Static<typeof TrialEventSchema>;

@@ -14,6 +14,7 @@ import {
 } from './heartbeats.js';
 import {
   BatchBackoffSchema,
+  TakenOverSchema,
   PromotionCandidateSchema,
   StateChangedSchema,
   TrialEventSchema,
@@ -56,6 +57,7 @@ export const exportedSchemas = {
   'trial.state_changed': StateChangedSchema,
   'trial.promotion_candidate': PromotionCandidateSchema,
   'trial.batch_backoff': BatchBackoffSchema,
+  'trial.taken_over': TakenOverSchema,
   'planner.cancel': PlannerCancelSchema,
   'planner.command_answered': CommandAnsweredSchema,
 } as const;

@@ -2,10 +2,16 @@ import { dispatch } from 'nact';
 import { startActorTree, type ActorTree } from '../../actors/root.js';
 import type { IngestService } from '../../actors/ingest-supervisor.js';
 import type { CancelAnswer, SupervisorStats } from '../../actors/trial-supervisor.js';
-import type { Bus } from '../bus/bus.js';
+import { randomUUID } from 'node:crypto';
+import type { Bus, BusHealth } from '../bus/bus.js';
 import type { Clock } from '../clock/clock.js';
 import type { Logger } from '../log/logger.js';
+import { ExecutorHealth } from '../health/executor-health.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import { OutboxRelay } from '../outbox/outbox-relay.js';
+import { PatientTrialStore } from '../store/patient-trial-store.js';
 import type { TrialStore } from '../store/trial-store.js';
+import type { TrialTakeover } from '../trial/trial-takeover.js';
 import type { ResolvedTrial } from '../trial/resolve-trial-spec.js';
 import type { TrialOutcome } from '../trial/trial-outcome.js';
 import type { CheckpointUploader, WorkerLauncher } from '../trial/trial-ports.js';
@@ -13,6 +19,7 @@ import { POLICY_DEFAULTS, type PolicySettings } from '../trial/trial-settings.js
 
 /** The adapters an executor runs on: real services for `serve`, embedded ones for `run`. */
 export interface ExecutorRuntime {
+  /** Used as it is by the outbox relay, and through a PatientTrialStore by everything else. */
   store: TrialStore;
   bus: Bus;
   artifacts: CheckpointUploader & { close(): Promise<void> };
@@ -20,9 +27,21 @@ export interface ExecutorRuntime {
   launcher: WorkerLauncher;
   clock: Clock;
   logger: Logger;
+  /** Where components report outages; a fresh ExecutorHealth when omitted. */
+  health?: ExecutorHealth;
 }
 
 export interface ExecutorOptions {
+  /**
+   * This executor's id in trial leases and the outbox. Keep it stable across restarts of one
+   * executor (same host, same work folder), so that a restarted executor takes its own trials
+   * back at once instead of waiting for their leases to lapse. Default: random.
+   */
+  executorId?: string;
+  /** How long a store call keeps retrying through a database outage. Default 5 minutes. */
+  storeOutageMs?: number;
+  /** How long a trial's lease lasts unless renewed (three times per period). Default 30 s. */
+  leaseTtlMs?: number;
   /** Trials run at once. */
   concurrency: number;
   /** Grace after a graceful stop before a worker is killed. */
@@ -48,19 +67,42 @@ export interface ExecutorLoad {
  * outcomes; it owns nothing about where trials come from (see IntakeConsumer).
  */
 export class Executor {
+  readonly id: string;
+  readonly health: ExecutorHealth;
+  /** The store as trials and intake use it: patient through database outages. */
+  readonly store: TrialStore;
   readonly #tree: ActorTree;
   readonly #pending = new Map<string, Promise<TrialOutcome>>();
+  readonly leases: LeaseKeeper;
+  readonly #stopWatchingBus: () => void;
   #closing: Promise<void> | undefined;
 
   constructor(
     private readonly runtime: ExecutorRuntime,
     private readonly options: ExecutorOptions,
   ) {
-    const { store, bus, logger, clock, artifacts, launcher } = runtime;
+    const { bus, logger, clock, artifacts, launcher } = runtime;
+    this.id = options.executorId ?? `executor-${randomUUID()}`;
+    this.health = runtime.health ?? new ExecutorHealth(clock, logger);
+    const store = new PatientTrialStore(runtime.store, {
+      clock,
+      logger,
+      health: this.health,
+      ...(options.storeOutageMs === undefined ? {} : { outageMs: options.storeOutageMs }),
+    });
+    this.store = store;
+    const relay = new OutboxRelay({
+      store: runtime.store,
+      bus,
+      clock,
+      logger,
+      health: this.health,
+      owner: this.id,
+    });
     this.#tree = startActorTree({
       concurrency: options.concurrency,
       ingest: runtime.ingest,
-      mirror: { bus, store, logger },
+      mirror: { relay, clock, logger },
       logger,
       trial: {
         store,
@@ -77,15 +119,54 @@ export class Executor {
         },
       },
     });
+    this.#stopWatchingBus = this.#watchBus(bus);
+    this.leases = new LeaseKeeper({
+      owner: this.id,
+      store,
+      clock,
+      logger,
+      health: this.health,
+      ttlMs: options.leaseTtlMs ?? 30_000,
+      running: () => this.trialIds,
+      onLost: (trialId) =>
+        dispatch(this.#tree.trialSupervisor, {
+          type: 'trial.abandon_requested',
+          trialId,
+          reason: 'another executor took the trial over after this one could not renew its lease',
+        }),
+    });
+    this.leases.start();
   }
 
-  /** Runs a trial (already recorded in the store); resolves once it ended and its worker is gone. */
-  submit(trial: ResolvedTrial): Promise<TrialOutcome> {
+  /** Reports the bus's health, and has the outbox catch up as soon as the bus is back. */
+  #watchBus(bus: Bus): () => void {
+    const report = (health: BusHealth) => {
+      const problem = health.status === 'connected' ? undefined : describeBusHealth(health);
+      this.health.report('bus', 'connection', problem);
+      if (health.status === 'connected') {
+        dispatch(this.#tree.busMirror, { type: 'mirror.tick', replay: false });
+      }
+    };
+    report(bus.health());
+    return bus.onHealthChange(report);
+  }
+
+  /**
+   * Runs a trial (already recorded in the store); resolves once it ended and its worker is gone.
+   * With `takeover`, goes on with a trial taken over from another executor; call
+   * {@link adoptOutbox} first, so that its stored backlog goes out before its new messages.
+   */
+  submit(trial: ResolvedTrial, takeover?: TrialTakeover): Promise<TrialOutcome> {
     const trialId = trial.spec.trial_id;
     const existing = this.#pending.get(trialId);
     if (existing) return existing;
     const outcome = new Promise<TrialOutcome>((resolve) => {
-      dispatch(this.#tree.trialSupervisor, { type: 'trial.submitted', trial, done: resolve });
+      dispatch(this.#tree.trialSupervisor, {
+        type: 'trial.submitted',
+        trial,
+        ...(takeover ? { takeover } : {}),
+        done: resolve,
+      });
     }).finally(() => this.#pending.delete(trialId));
     this.#pending.set(trialId, outcome);
     return outcome;
@@ -121,7 +202,26 @@ export class Executor {
     );
   }
 
-  /** Resolves once every message handed to the bus mirror so far is stored and published. */
+  /** The ids of the trials submitted and not yet finished. */
+  get trialIds(): string[] {
+    return [...this.#pending.keys()];
+  }
+
+  /** Loads a taken-over trial's stored, unpublished messages into the outbox, ahead of new ones. */
+  adoptOutbox(trialId: string): Promise<void> {
+    return new Promise((resolve, reject) =>
+      dispatch(this.#tree.busMirror, {
+        type: 'mirror.adopt',
+        trialId,
+        done: (error) => (error === undefined ? resolve() : reject(error as Error)),
+      }),
+    );
+  }
+
+  /**
+   * Resolves once every message handed to the bus mirror so far has had a try at the store and
+   * the bus; what an outage holds back stays in the outbox.
+   */
   flushMirror(): Promise<void> {
     return new Promise((resolve) =>
       dispatch(this.#tree.busMirror, { type: 'mirror.flush', done: resolve }),
@@ -152,6 +252,8 @@ export class Executor {
     if (timedOut)
       logger.warn('trials still running at shutdown', { trials: [...this.#pending.keys()] });
     await this.flushMirror();
+    this.leases.stop();
+    this.#stopWatchingBus();
     this.#tree.stop();
     await this.runtime.ingest.close();
     await Promise.allSettled([this.runtime.bus.close(), this.runtime.artifacts.close()]);
@@ -165,4 +267,11 @@ function definedOnly<T extends object>(partial: T): Partial<T> {
   return Object.fromEntries(
     Object.entries(partial).filter(([, value]) => value !== undefined),
   ) as Partial<T>;
+}
+
+function describeBusHealth(health: BusHealth): string {
+  if (health.status === 'reconnecting') {
+    return `reconnecting since ${new Date(health.since).toISOString()} (attempt ${health.attempts}): ${health.reason}`;
+  }
+  return health.status === 'closed' ? `closed: ${health.reason}` : 'connected';
 }

@@ -82,7 +82,8 @@ export class IntakeConsumer {
     }
 
     const trialId = trial.spec.trial_id;
-    const { created } = await store.createTrial(trial.spec, new Date(clock.now()).toISOString());
+    const at = new Date(clock.now()).toISOString();
+    const { created } = await store.createTrial(trial.spec, at, executor.leases.lease());
     if (!created) return this.#duplicate(delivery, trial);
     logger.info('trial accepted', { trialId, taskType: trial.spec.task_type });
     this.#run(trial);
@@ -103,7 +104,14 @@ export class IntakeConsumer {
       .finally(() => void this.#reconcile());
   }
 
-  /** Pauses the intake when every slot is taken, resumes it when one is free; serialised. */
+  /**
+   * Pauses the intake when every slot is taken, resumes it when one is free; serialised. Call it
+   * when a trial this consumer did not start (a taken-over one) ends.
+   */
+  reconcile(): Promise<void> {
+    return this.#reconcile();
+  }
+
   #reconcile(): Promise<void> {
     this.#flow = this.#flow
       .then(() => this.#applyFlow())

@@ -60,6 +60,9 @@ export function executorOptions(config: ExecutorConfig, concurrency: number): Ex
     startupTimeoutMs: config.startupTimeoutMs,
     checkpointDir: join(config.workDir, 'checkpoints'),
     policy: config.policy,
+    executorId: config.executorId,
+    leaseTtlMs: config.leaseTtlMs,
+    storeOutageMs: config.storeOutageMs,
   };
 }
 

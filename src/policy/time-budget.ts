@@ -43,6 +43,16 @@ export class TimeBudget {
     this.#runningSince = undefined;
   }
 
+  /**
+   * Charges attempts this executor did not watch (a trial taken over from an executor that
+   * died), as their epochs' durations: a lower bound, since the time of an epoch cut short by the
+   * crash is not known.
+   */
+  chargeEarlierEpochs(durationsMs: readonly number[]): void {
+    this.#spentBefore += durationsMs.reduce((a, b) => a + b, 0);
+    this.#earlier.push(...durationsMs);
+  }
+
   get running(): boolean {
     return this.#runningSince !== undefined;
   }

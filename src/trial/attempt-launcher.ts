@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { listFiles } from '../artifacts/list-files.js';
 import type { CheckpointMessage, TrainMessage } from '../contracts/index.js';
 import { serializeError, type SerializedError } from '../errors/index.js';
+import type { CheckpointRecord } from '../store/trial-store.js';
 import type { CheckpointLedger } from './checkpoint-ledger.js';
 import type { ResolvedTrial } from './resolve-trial-spec.js';
 import { resumeDirectory } from './resume-checkpoint.js';
@@ -28,6 +29,23 @@ export class AttemptLauncher {
 
   get trialId(): string {
     return this.trial.spec.trial_id;
+  }
+
+  /**
+   * Takes up the checkpoints of a trial taken over from another executor. Those stored without
+   * their file list (by an older version) cannot be downloaded and are left out.
+   */
+  adoptCheckpoints(records: readonly CheckpointRecord[]): void {
+    for (const record of records) {
+      if (!record.files) continue;
+      this.ledger.record({
+        epoch: record.epoch,
+        attempt: record.attempt,
+        localPath: join(this.#attemptDir(record.attempt), `epoch-${record.epoch}`),
+        uri: record.uri,
+        files: record.files,
+      });
+    }
   }
 
   /** Launches attempt `number`; `error` is set when no worker process could be started. */
@@ -127,6 +145,7 @@ export class AttemptLauncher {
         epoch: checkpoint.epoch,
         uri,
         bytes,
+        files,
         recordedAt: checkpoint.ts,
       });
       return true;

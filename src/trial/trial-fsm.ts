@@ -76,6 +76,15 @@ export class TrialFsm {
   }
 
   /**
+   * Takes up a trial in the state its store records, without a move: an executor taking over a
+   * trial from one that died goes on from there. Only before the first move.
+   */
+  restore(state: TrialStateName): void {
+    if (this.#state !== null) throw new IllegalStateError(this.#state, state);
+    this.#state = state;
+  }
+
+  /**
    * Moves to `to`, or throws an IllegalStateError naming the current state. The first call
    * must enter `queued`.
    */

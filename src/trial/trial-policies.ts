@@ -4,6 +4,7 @@ import { EarlyStopping } from '../policy/early-stopping.js';
 import { LivenessWatchdog } from '../policy/liveness.js';
 import type { RetryOptions } from '../policy/retry-policy.js';
 import { TimeBudget } from '../policy/time-budget.js';
+import type { EpochRecord } from '../store/trial-store.js';
 import type { ResolvedTrial } from './resolve-trial-spec.js';
 import type { TrialSettings } from './trial-settings.js';
 
@@ -88,6 +89,18 @@ export class TrialPolicies {
       return { wait: verdict.wait, stop: { reason: 'budget_exhausted', detail } };
     }
     return { wait: verdict.wait };
+  }
+
+  /**
+   * Takes up the epochs of a trial taken over from another executor, in the order they ran
+   * (attempt, then epoch): early stopping sees them again and the budget is charged for them.
+   */
+  replayEpochs(epochs: readonly EpochRecord[]): void {
+    for (const epoch of epochs) {
+      this.early.observe(epoch.epoch, epoch.primary);
+      this.#epochsCompleted = epoch.epoch;
+    }
+    this.budget.chargeEarlierEpochs(epochs.map((e) => e.durationMs));
   }
 
   /** A retry resumes from the checkpoint of `epoch`: later epochs are forgotten. */

@@ -6,6 +6,7 @@ import type { Logger } from '../log/logger.js';
 import type { TrialStore } from '../store/trial-store.js';
 import type { ControlInput } from '../worker-protocol/index.js';
 import type { TrialSettings } from './trial-settings.js';
+import type { TrialTakeover } from './trial-takeover.js';
 
 /**
  * What a TrialRun needs from the world, as narrow ports. The executor wires them to the real
@@ -81,8 +82,12 @@ export interface TrialRunDeps {
 /** Everything a TrialActor's mailbox receives. */
 export type TrialMessage =
   | { type: 'trial.accept' }
+  /** Instead of `trial.accept`: goes on with a trial taken over from another executor. */
+  | { type: 'trial.adopt'; takeover: TrialTakeover }
   | { type: 'trial.start' }
   | { type: 'trial.cancel'; reason: string }
+  /** Another executor took the trial over: stop here without writing anything more. */
+  | { type: 'trial.abandon'; reason: string }
   | { type: 'ingest.completed'; result: IngestResult }
   | { type: 'ingest.failed'; error: SerializedError }
   | { type: 'worker.heartbeat'; attempt: number; heartbeat: Heartbeat }

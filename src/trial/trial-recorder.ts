@@ -51,6 +51,13 @@ export class TrialRecorder {
     return this.#fsm.terminal;
   }
 
+  /** Goes on with a trial taken over: its stored state, attempt and next bus `seq`. */
+  restore(state: TrialStateName, attempt: number, nextSeq: number): void {
+    this.#fsm.restore(state);
+    this.attempt = attempt;
+    this.#busSeq = nextSeq;
+  }
+
   async transition(to: TrialStateName, reason: string, extra: TransitionExtra = {}): Promise<void> {
     const change = this.#fsm.transition(to, reason);
     const { trialId, attempt } = this;

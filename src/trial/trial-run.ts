@@ -8,6 +8,7 @@ import type {
 } from '../contracts/index.js';
 import { ErrorCodes, serializeError, type SerializedError } from '../errors/index.js';
 import type { AttemptPlan } from '../policy/attempt-planner.js';
+import { mayRetry } from '../policy/retry-policy.js';
 import { AttemptLauncher } from './attempt-launcher.js';
 import { AttemptWatch } from './attempt-watch.js';
 import { CheckpointLedger } from './checkpoint-ledger.js';
@@ -19,6 +20,7 @@ import type { IngestResult, TrialMessage, TrialRunDeps, WorkerExit } from './tri
 import { TrialPolicies } from './trial-policies.js';
 import { TrialRecorder } from './trial-recorder.js';
 import { TrialTimers } from './trial-timers.js';
+import { adoptTakeover, type TrialTakeover } from './trial-takeover.js';
 import type { WorkerAttempt } from './worker-attempt.js';
 
 /**
@@ -46,6 +48,8 @@ export class TrialRun {
   #stopDetail: string | undefined;
   #failures = 0;
   #batchSize: number;
+  /** Set when this executor took the trial over from another. */
+  #takeover: TrialTakeover | undefined;
 
   constructor(
     private readonly trial: ResolvedTrial,
@@ -71,10 +75,14 @@ export class TrialRun {
     switch (message.type) {
       case 'trial.accept':
         return this.#recorder.transition('queued', 'accepted');
+      case 'trial.adopt':
+        return this.#adopt(message.takeover);
       case 'trial.start':
         return this.#start();
       case 'trial.cancel':
         return this.#cancel(message.reason);
+      case 'trial.abandon':
+        return this.#abandon(message.reason);
       case 'ingest.completed':
         return this.#onIngested(message.result);
       case 'ingest.failed':
@@ -117,11 +125,59 @@ export class TrialRun {
     this.#timers.clear();
   }
 
+  /** Another executor owns the trial now: its worker here is killed and nothing more written. */
+  #abandon(reason: string): void {
+    if (this.#recorder.terminal) return;
+    this.deps.logger.error('trial abandoned', { trialId: this.trialId, reason });
+    this.#timers.clear();
+    this.#attempt?.kill();
+    if (this.#attempt) this.#attempt.gone = true;
+    const error = { name: 'LeaseLostError', code: ErrorCodes.CANCELLED, message: reason };
+    this.#ending.forceOutcome(error, this.#summary());
+  }
+
   // ── lifecycle ────────────────────────────────────────────────────────────────────────────
+
+  /** Goes on with a trial another executor was running: its state, history and checkpoints. */
+  #adopt(takeover: TrialTakeover): void {
+    this.#takeover = takeover;
+    this.#failures = adoptTakeover(takeover, {
+      trialId: this.trialId,
+      recorder: this.#recorder,
+      policies: this.#policies,
+      launcher: this.#launcher,
+      logger: this.deps.logger,
+    });
+  }
 
   async #start(): Promise<void> {
     if (this.#recorder.terminal) return;
-    await this.#recorder.transition('ingesting', 'preparing shards');
+    const state = this.#recorder.state;
+    if (state === 'launching' || state === 'running') return this.#relaunchTakenOver();
+    if (state !== 'ingesting') await this.#recorder.transition('ingesting', 'preparing shards');
+    this.#requestIngest();
+  }
+
+  /** A taken-over trial had a worker: the next attempt starts, from the latest checkpoint. */
+  async #relaunchTakenOver(): Promise<void> {
+    const lost = `executor ${this.#takeover?.previousExecutor ?? '(unknown)'} stopped renewing its lease`;
+    if (!mayRetry(this.#failures, this.#policies.retryOptions)) {
+      const max = this.#policies.retryOptions.maxFailures;
+      return this.#finish('failed', `${lost}; no retries left (max_failures: ${max})`, {
+        name: 'ExecutorLostError',
+        code: ErrorCodes.WORKER_CRASHED,
+        message: `${lost} while attempt ${this.#recorder.attempt} ran`,
+      });
+    }
+    this.#recorder.attempt += 1;
+    await this.#recorder.transition(
+      'launching',
+      `taken over: ${lost}; attempt ${this.#recorder.attempt}`,
+    );
+    this.#requestIngest();
+  }
+
+  #requestIngest(): void {
     const { spec } = this.trial;
     this.deps.requestIngest({
       datasetUri: spec.dataset_uri,
@@ -141,9 +197,11 @@ export class TrialRun {
       manifest: result.manifestPath,
       cacheHit: result.cacheHit,
     });
-    this.#recorder.attempt = 1;
-    await this.#recorder.transition('launching', 'starting worker, attempt 1');
-    await this.#launch(1);
+    if (this.#recorder.state === 'ingesting') {
+      this.#recorder.attempt = 1;
+      await this.#recorder.transition('launching', 'starting worker, attempt 1');
+    }
+    await this.#launch(this.#recorder.attempt);
   }
 
   async #launch(number: number): Promise<void> {

@@ -4,6 +4,8 @@ import { ControlConsumer, controlBusNames } from '../../executor/control-consume
 import { Executor } from '../../executor/executor.js';
 import { IntakeConsumer } from '../../executor/intake-consumer.js';
 import { createServerRuntime, executorOptions } from '../../executor/runtime.js';
+import { TrialRecovery } from '../../executor/trial-recovery.js';
+import { HealthServer } from '../../health/health-server.js';
 import { createLogger } from '../../log/logger.js';
 import { DEVICE_PROFILES, resolveDeviceProfile } from '../../policy/device-profiles.js';
 import { AutomatError, ErrorCodes } from '../../errors/index.js';
@@ -27,12 +29,21 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
   const executor = new Executor(runtime, executorOptions(config, concurrency));
   const intake = new IntakeConsumer({
     bus: runtime.bus,
-    store: runtime.store,
+    store: executor.store,
     executor,
     clock: runtime.clock,
     logger,
     inputPolicy: createInputPolicy(config.inputRoots, config.inputSchemes),
   });
+  const recovery = new TrialRecovery({
+    executor,
+    clock: runtime.clock,
+    logger,
+    scanMs: Math.max(1_000, Math.round(config.leaseTtlMs / 2)),
+    onTrialEnded: () => void intake.reconcile(),
+  });
+  // Trials left by a crash come first; the intake then pauses if they fill every slot.
+  await recovery.start();
   await intake.start();
   // A second connection whose intake is the control queue; see controlBusNames.
   const controlBus = await AmqpBus.connect({
@@ -49,7 +60,27 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
     logger,
   });
   await control.start();
+  controlBus.onHealthChange((health) =>
+    executor.health.report(
+      'bus',
+      'control connection',
+      health.status === 'connected' ? undefined : `control connection ${health.status}`,
+    ),
+  );
+  const healthServer =
+    config.healthPort === undefined
+      ? undefined
+      : await HealthServer.start({
+          port: config.healthPort,
+          logger,
+          snapshot: () => ({
+            ...executor.health.snapshot(),
+            executor: executor.id,
+            trials: executor.trialIds,
+          }),
+        });
   logger.info('serving', {
+    executor: executor.id,
     queue: config.busNames.intakeQueue,
     controlQueue: config.busNames.controlQueue,
     concurrency,
@@ -63,8 +94,10 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  recovery.stop();
   await controlBus.close();
   await executor.close();
+  await healthServer?.close();
   return 0;
 }
 
