@@ -29,6 +29,17 @@ export class PostgresDriver implements SqlDriver {
       max: options.maxConnections,
       connectionTimeoutMillis: options.connectionTimeoutMs,
     });
+    // A connection dropped while checked out (inside a transaction) emits 'error' on its
+    // client, which the pool listens to only while the client is idle: without this listener a
+    // server restart mid-transaction crashes the process. The failing query rejects anyway.
+    // https://github.com/brianc/node-postgres/issues/1324
+    this.#pool.on('connect', (client) => {
+      client.on('error', (error) => {
+        options.logger.debug('postgres connection failed while in use', {
+          message: error.message,
+        });
+      });
+    });
     // Without a listener, an idle connection dropped by the server would crash the process.
     this.#pool.on('error', (error) => {
       const storeError = toStoreError(error, 'idle connection');
