@@ -105,6 +105,7 @@ export class Executor {
       mirror: { relay, clock, logger },
       logger,
       trial: {
+        health: this.health,
         store,
         artifacts,
         launcher,

@@ -99,6 +99,13 @@ export class AttemptLauncher {
   async recordCheckpoint(attempt: number, checkpoint: CheckpointMessage): Promise<void> {
     await this.#retryPending();
     if (!(await this.#upload(attempt, checkpoint))) this.#pending.push({ attempt, checkpoint });
+    this.#reportPending();
+  }
+
+  #reportPending(): void {
+    const waiting = this.#pending.length;
+    const problem = waiting > 0 ? `${waiting} checkpoint uploads waiting` : undefined;
+    this.deps.health?.report('artifacts', this.trialId, problem);
   }
 
   /**
@@ -118,6 +125,8 @@ export class AttemptLauncher {
         epochs: this.#pending.map((p) => p.checkpoint.epoch),
       });
     }
+    // The trial is ending: whatever is left is given up on, not waiting any more.
+    this.deps.health?.report('artifacts', this.trialId, undefined);
   }
 
   async #retryPending(): Promise<void> {

@@ -2,6 +2,7 @@ import type { Clock } from '../clock/clock.js';
 import type { Heartbeat, TaskTypeName } from '../contracts/index.js';
 import type { SerializedError } from '../errors/index.js';
 import type { ShardManifest } from '../ingest/shard-manifest.js';
+import type { HealthReporter } from '../health/executor-health.js';
 import type { Logger } from '../log/logger.js';
 import type { TrialStore } from '../store/trial-store.js';
 import type { ControlInput } from '../worker-protocol/index.js';
@@ -77,6 +78,8 @@ export interface TrialRunDeps {
   clock: Clock;
   logger: Logger;
   settings: TrialSettings;
+  /** Where pending checkpoint uploads are reported; nowhere when omitted. */
+  health?: HealthReporter;
 }
 
 /** Everything a TrialActor's mailbox receives. */
