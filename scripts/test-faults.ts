@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FaultWorld, privateEnv, services, type ScenarioResult } from './faults/fault-harness.js';
-import { scenarios } from './faults/scenarios.js';
+import { DELIVERY_TIMEOUT_MS, scenarios } from './faults/scenarios.js';
 
 const only = process.argv.includes('--only')
   ? process.argv[process.argv.indexOf('--only') + 1]
@@ -51,7 +51,8 @@ async function runScenario(name: string, run: (typeof scenarios)[string]): Promi
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);
   }
-  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  // Whatever an outage held back in the outbox gets its chance to arrive before counting.
+  await world.waitDelivered(Date.now(), DELIVERY_TIMEOUT_MS);
   const terminal = await world.countTerminal().catch(() => 0);
   const counts = await world.eventCounts().catch(() => ({ produced: 0, received: 0, started: 0 }));
   await world.stopExecutor();

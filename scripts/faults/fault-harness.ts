@@ -148,6 +148,22 @@ export class FaultWorld {
     }
   }
 
+  /**
+   * Waits until the bus observer has every event the executor stored, or the timeout; resolves
+   * to the milliseconds from `since` until then, or null if it never happened.
+   */
+  async waitDelivered(since: number, timeoutMs: number): Promise<number | null> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const counts = await this.eventCounts().catch(() => undefined);
+      if (counts && counts.produced > 0 && counts.received === counts.produced) {
+        return Date.now() - since;
+      }
+      if (Date.now() > deadline) return null;
+      await sleep(250);
+    }
+  }
+
   /** Waits, polling, for `predicate`; the error names this scenario. */
   waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
     return waitFor(predicate, timeoutMs, `${what} (${this.scenario})`, 100);

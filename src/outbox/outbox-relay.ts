@@ -54,6 +54,9 @@ interface OutboxEntry {
 export class OutboxRelay {
   readonly #waiting = new Map<string, OutboxEntry[]>();
   readonly #replayBatch: number;
+  /** Set while publishing fails, so an outage is logged once at warn, not once per retry. */
+  #publishFailing = false;
+  #storeFailing = false;
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.#replayBatch = options.replayBatch ?? 500;
@@ -165,10 +168,14 @@ export class OutboxRelay {
       entry.stored = true;
       entry.marked = publishedAt !== undefined;
       this.options.health.report('store', 'database', undefined);
+      if (this.#storeFailing) this.options.logger.info('outbox storing again', { trialId, seq });
+      this.#storeFailing = false;
       return true;
     } catch (error) {
       this.options.health.report('store', 'database', errorMessage(error));
-      this.options.logger.warn('bus message not stored yet; kept in memory', {
+      const level = this.#storeFailing ? 'debug' : 'warn';
+      this.#storeFailing = true;
+      this.options.logger[level]('bus message not stored yet; kept in memory', {
         trialId,
         seq,
         error: serializeError(error),
@@ -181,9 +188,15 @@ export class OutboxRelay {
     try {
       await this.options.bus.publish(entry.routingKey, entry.message);
       entry.publishedAt = new Date(this.options.clock.now()).toISOString();
+      if (this.#publishFailing) {
+        this.options.logger.info('outbox publishing again', { trialId: entry.trialId });
+      }
+      this.#publishFailing = false;
       return true;
     } catch (error) {
-      this.options.logger.warn('bus message not published yet; kept in the outbox', {
+      const level = this.#publishFailing ? 'debug' : 'warn';
+      this.#publishFailing = true;
+      this.options.logger[level]('bus message not published yet; kept in the outbox', {
         trialId: entry.trialId,
         seq: entry.seq,
         error: serializeError(error),
