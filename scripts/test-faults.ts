@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FaultWorld, privateEnv, services, type ScenarioResult } from './faults/fault-harness.js';
+import { HealthWatch } from './faults/health-watch.js';
 import { DELIVERY_TIMEOUT_MS, scenarios } from './faults/scenarios.js';
 
 const only = process.argv.includes('--only')
@@ -42,8 +43,10 @@ process.exit(results.every((r) => r.ok) ? 0 : 1);
 async function runScenario(name: string, run: (typeof scenarios)[string]): Promise<ScenarioResult> {
   services('start');
   const world = new FaultWorld(name, env, workDir);
+  world.health = new HealthWatch(await HealthWatch.freePort());
   await world.observer.start();
   world.startExecutor();
+  world.health.start();
   let extra: Partial<ScenarioResult> = {};
   let error: string | undefined;
   try {
@@ -55,6 +58,7 @@ async function runScenario(name: string, run: (typeof scenarios)[string]): Promi
   await world.waitDelivered(Date.now(), DELIVERY_TIMEOUT_MS);
   const terminal = await world.countTerminal().catch(() => 0);
   const counts = await world.eventCounts().catch(() => ({ produced: 0, received: 0, started: 0 }));
+  world.health.stop();
   await world.stopExecutor();
   await world.observer.close();
   const lossless =
@@ -70,7 +74,7 @@ async function runScenario(name: string, run: (typeof scenarios)[string]): Promi
     duplicates: world.observer.duplicates,
     recoverMs: extra.recoverMs ?? null,
     ok: lossless && extra.ok !== false && !error,
-    notes: [extra.notes, error].filter(Boolean).join('; '),
+    notes: [`health ${world.health.summary()}`, extra.notes, error].filter(Boolean).join('; '),
   };
 }
 

@@ -13,6 +13,7 @@ import { silentLogger } from '../../src/log/logger.js';
 import { PostgresTrialStore } from '../../src/store/postgres-trial-store.js';
 import { waitFor } from '../smoke/smoke-support.js';
 import { BusObserver } from './bus-observer.js';
+import type { HealthWatch } from './health-watch.js';
 
 const TERMINAL = new Set(['completed', 'early_stopped', 'failed', 'cancelled', 'timed_out']);
 export const SERVICES = 'scripts/faults/private-services.sh';
@@ -50,6 +51,8 @@ export class FaultWorld {
   readonly schema = `faults_${this.id}`;
   readonly observer: BusObserver;
   readonly trialIds: string[] = [];
+  /** Set by the suite before the executor starts. */
+  health: HealthWatch | undefined;
   executor: ChildProcess | undefined;
   #executorRuns = 0;
 
@@ -74,6 +77,7 @@ export class FaultWorld {
       AUTOMAT_DEAD_LETTER_QUEUE: n.deadLetterQueue,
       AUTOMAT_CONTROL_QUEUE: n.controlQueue,
       AUTOMAT_STOP_GRACE_MS: '15000',
+      ...(this.health ? { AUTOMAT_HEALTH_PORT: String(this.health.port) } : {}),
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
   }
