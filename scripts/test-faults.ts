@@ -56,6 +56,7 @@ async function runScenario(name: string, run: (typeof scenarios)[string]): Promi
   }
   // Whatever an outage held back in the outbox gets its chance to arrive before counting.
   await world.waitDelivered(Date.now(), DELIVERY_TIMEOUT_MS);
+  const healthy = await world.health.waitFor('ok', 15_000);
   const terminal = await world.countTerminal().catch(() => 0);
   const counts = await world.eventCounts().catch(() => ({ produced: 0, received: 0, started: 0 }));
   world.health.stop();
@@ -73,7 +74,7 @@ async function runScenario(name: string, run: (typeof scenarios)[string]): Promi
     eventsReceived: counts.received,
     duplicates: world.observer.duplicates,
     recoverMs: extra.recoverMs ?? null,
-    ok: lossless && extra.ok !== false && !error,
+    ok: lossless && healthy && extra.ok !== false && !error,
     notes: [`health ${world.health.summary()}`, extra.notes, error].filter(Boolean).join('; '),
   };
 }

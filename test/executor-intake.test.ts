@@ -30,6 +30,7 @@ describe('executor serving its intake queue (RabbitMQ, Postgres, S3, a real work
       received.push(message as Record<string, unknown>);
     await h.bus.subscribe('automat.heartbeats.#', keep);
     await h.bus.subscribe('automat.events.#', keep);
+    await h.bus.subscribe('automat.answers.#', keep);
     const consumer = new IntakeConsumer({
       bus: h.bus,
       store: h.store,
@@ -163,7 +164,16 @@ describe('executor serving its intake queue (RabbitMQ, Postgres, S3, a real work
     expect(deadLetters).toHaveLength(1);
     expect(deadLetters[0]?.field).toBe('trial.trial_id');
     expect(deadLetters[0]?.message).toContain('already names a different trial');
-    expect(received.filter((m) => m.trial_id === trialId)).toHaveLength(before);
+    const after = received.filter((m) => m.trial_id === trialId).slice(before);
+    expect(after).toEqual([
+      expect.objectContaining({
+        type: 'intake.duplicate_spec',
+        redelivered: false,
+        state: 'completed',
+        owner: h.executor.id,
+      }),
+    ]);
+    expect(contracts.duplicateSpec.is(after[0])).toBe(true);
     expect((await h.store.getTrial(trialId))?.spec.embed_dim).toBe(16);
   });
 });

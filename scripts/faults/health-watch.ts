@@ -28,6 +28,16 @@ export class HealthWatch {
     clearInterval(this.#timer);
   }
 
+  /** Waits until the last answer was `status`, or `timeoutMs`; resolves to whether it was. */
+  async waitFor(status: string, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.statuses.at(-1) !== status) {
+      if (Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return true;
+  }
+
   /** `ok → degraded → ok`, ignoring the executor's start-up and shutdown. */
   summary(): string {
     const seen = [...this.statuses];

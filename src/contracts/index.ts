@@ -21,6 +21,7 @@ import {
 } from './bus-events.js';
 import {
   CommandAnsweredSchema,
+  DuplicateSpecSchema,
   PlannerCancelSchema,
   PlannerCommandSchema,
 } from './planner-commands.js';
@@ -42,6 +43,7 @@ export const contracts = {
   trialEvent: defineContract(TrialEventSchema, 'event'),
   plannerCommand: defineContract(PlannerCommandSchema, 'command'),
   commandAnswered: defineContract(CommandAnsweredSchema, 'answer'),
+  duplicateSpec: defineContract(DuplicateSpecSchema, 'answer'),
 };
 
 /** Every message schema, by file name, for `npm run contracts:export`. */
@@ -60,4 +62,5 @@ export const exportedSchemas = {
   'trial.taken_over': TakenOverSchema,
   'planner.cancel': PlannerCancelSchema,
   'planner.command_answered': CommandAnsweredSchema,
+  'intake.duplicate_spec': DuplicateSpecSchema,
 } as const;

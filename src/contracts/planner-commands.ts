@@ -69,6 +69,34 @@ export const CommandAnsweredSchema = Type.Object(
   },
 );
 
+/**
+ * A TrialSpec arrived for a trial that already exists with the same spec — the broker delivered
+ * it again, or the planner published it twice — and started nothing. On
+ * `automat.answers.<trial_id>`, beside command answers. (A different spec under a known trial_id
+ * goes to the dead-letter queue instead.)
+ */
+export const DuplicateSpecSchema = Type.Object(
+  {
+    type: Type.Literal('intake.duplicate_spec'),
+    trial_id: TrialId,
+    redelivered: Type.Boolean({
+      description: 'true when the broker redelivered it (an executor died holding it)',
+    }),
+    state: TrialState,
+    owner: Type.Union([Type.String(), Type.Null()], {
+      description: 'the executor holding the trial, or null when none does',
+    }),
+    message: Type.String({ description: 'what happened, for people' }),
+    ts: Timestamp,
+  },
+  {
+    $id: 'intake.duplicate_spec',
+    title: 'duplicate_spec',
+    additionalProperties: false,
+  },
+);
+
+export type DuplicateSpec = Static<typeof DuplicateSpecSchema>;
 export type PlannerCancel = Static<typeof PlannerCancelSchema>;
 export type PlannerCommand = Static<typeof PlannerCommandSchema>;
 export type CommandAnswered = Static<typeof CommandAnsweredSchema>;

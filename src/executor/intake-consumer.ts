@@ -1,11 +1,12 @@
 import type { Bus, IntakeDelivery } from '../bus/bus.js';
 import type { Clock } from '../clock/clock.js';
-import { contracts } from '../contracts/index.js';
+import { contracts, type DuplicateSpec } from '../contracts/index.js';
 import { AutomatError, ErrorCodes, serializeError, ValidationError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import { checkInputLocations, type InputPolicy } from '../policy/input-policy.js';
-import type { TrialStore } from '../store/trial-store.js';
+import type { TrialRecord, TrialStore } from '../store/trial-store.js';
 import { resolveTrialSpec, type ResolvedTrial } from '../trial/resolve-trial-spec.js';
+import { answerKey } from './control-consumer.js';
 import type { Executor } from './executor.js';
 
 export interface IntakeConsumerOptions {
@@ -149,7 +150,7 @@ export class IntakeConsumer {
         trialId,
         redelivered: delivery.redelivered,
       });
-      return;
+      return this.#announceDuplicate(existing, delivery.redelivered);
     }
     return this.#reject(
       delivery,
@@ -157,6 +158,26 @@ export class IntakeConsumer {
         `trial.trial_id ${JSON.stringify(trialId)} already names a different trial; ` +
           'use a new trial_id',
       ]),
+    );
+  }
+
+  /** Tells the planner, on the trial's answers key; a failure to say so is only logged. */
+  async #announceDuplicate(existing: TrialRecord, redelivered: boolean): Promise<void> {
+    const { bus, clock, logger } = this.options;
+    const notice: DuplicateSpec = {
+      type: 'intake.duplicate_spec',
+      trial_id: existing.trialId,
+      redelivered,
+      state: existing.state,
+      owner: existing.owner,
+      message: `trial ${existing.trialId} already exists (${existing.state}); nothing new started`,
+      ts: new Date(clock.now()).toISOString(),
+    };
+    await bus.publish(answerKey(existing.trialId), notice).catch((error: unknown) =>
+      logger.warn('duplicate notice not published', {
+        trialId: existing.trialId,
+        error: serializeError(error),
+      }),
     );
   }
 

@@ -60,7 +60,7 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
     logger,
   });
   await control.start();
-  controlBus.onHealthChange((health) =>
+  const stopWatchingControl = controlBus.onHealthChange((health) =>
     executor.health.report(
       'bus',
       'control connection',
@@ -95,6 +95,7 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
     process.once('SIGTERM', stop);
   });
   recovery.stop();
+  stopWatchingControl();
   await controlBus.close();
   await executor.close();
   await healthServer?.close();
