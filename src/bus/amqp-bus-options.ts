@@ -2,6 +2,7 @@ import { systemClock, type Clock } from '../clock/clock.js';
 import { AutomatError, ErrorCodes } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import { DEFAULT_BUS_NAMES, type BusTopologyNames } from './bus-topology.js';
+import type { BackoffPolicy } from './reconnect-backoff.js';
 
 export interface AmqpBusOptions {
   /** Broker URL, e.g. `amqp://guest:guest@127.0.0.1:5672`. The password is never logged. */
@@ -17,6 +18,18 @@ export interface AmqpBusOptions {
   closeTimeoutMs?: number;
   /** Shown in the management UI, to tell executors apart. Default `automat0`. */
   connectionName?: string;
+  /**
+   * Milliseconds before the first attempt to reconnect after the broker dropped the connection;
+   * each failed attempt doubles it. Default 250.
+   */
+  reconnectInitialDelayMs?: number;
+  /** Milliseconds the delay between reconnection attempts grows to at most. Default 10000. */
+  reconnectMaxDelayMs?: number;
+  /**
+   * Share of each reconnection delay, 0 to 1, drawn at random and taken off, so that executors
+   * cut off by the same broker restart do not come back in step. Default 0.2.
+   */
+  reconnectJitter?: number;
   /** Default {@link systemClock}. */
   clock?: Clock;
 }
@@ -29,6 +42,7 @@ export interface ResolvedAmqpBusOptions {
   connectTimeoutMs: number;
   closeTimeoutMs: number;
   connectionName: string;
+  reconnect: BackoffPolicy;
   clock: Clock;
 }
 
@@ -50,8 +64,28 @@ export function resolveAmqpBusOptions(options: AmqpBusOptions): ResolvedAmqpBusO
     connectTimeoutMs: positive('bus.connectTimeoutMs', options.connectTimeoutMs ?? 5000),
     closeTimeoutMs: positive('bus.closeTimeoutMs', options.closeTimeoutMs ?? 5000),
     connectionName: options.connectionName ?? 'automat0',
+    reconnect: resolveBackoff(options),
     clock: options.clock ?? systemClock,
   };
+}
+
+function resolveBackoff(options: AmqpBusOptions): BackoffPolicy {
+  const initialDelayMs = positive(
+    'bus.reconnectInitialDelayMs',
+    options.reconnectInitialDelayMs ?? 250,
+  );
+  const maxDelayMs = positive('bus.reconnectMaxDelayMs', options.reconnectMaxDelayMs ?? 10_000);
+  if (maxDelayMs < initialDelayMs) {
+    throw configError(
+      `bus.reconnectMaxDelayMs must be at least bus.reconnectInitialDelayMs (${initialDelayMs}), ` +
+        `got ${maxDelayMs}`,
+    );
+  }
+  const jitter = options.reconnectJitter ?? 0.2;
+  if (!(Number.isFinite(jitter) && jitter >= 0 && jitter <= 1)) {
+    throw configError(`bus.reconnectJitter must be a number from 0 to 1, got ${jitter}`);
+  }
+  return { initialDelayMs, maxDelayMs, jitter };
 }
 
 function positive(field: string, value: number): number {

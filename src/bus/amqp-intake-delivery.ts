@@ -1,10 +1,10 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Clock } from '../clock/clock.js';
+import type { AutomatError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import type { AmqpPublisher } from './amqp-publisher.js';
 import { translateAmqpError } from './amqp-errors.js';
 import type { DeadLetterReason, IntakeDelivery } from './bus.js';
-import type { CloseReason } from './close-reason.js';
 
 /** Headers a dead letter carries; the dead-queue tooling and the docs rely on these names. */
 export const DeadLetterHeaders = {
@@ -25,14 +25,19 @@ export const DeadLetterHeaders = {
 const MAX_HEADER_TEXT = 4096;
 
 export interface IntakeDeliveryDeps {
+  /** The channel the message came on; only it can settle the message. */
   channel: Channel;
   publisher: AmqpPublisher;
   queue: string;
   deadLetterExchange: string;
   clock: Clock;
   log: Logger;
-  /** Why the consuming channel can no longer settle messages, if it cannot. */
-  closed: () => CloseReason | undefined;
+  /**
+   * The error that refuses settling, if the channel cannot settle any more: BUS_CLOSED once the
+   * bus was closed, BUS_UNAVAILABLE once the channel died with its connection (the broker then
+   * delivers the message again, marked redelivered).
+   */
+  refusal: (operation: string) => AutomatError | undefined;
 }
 
 type Settlement = 'pending' | 'dead-lettering' | 'settled';
@@ -63,6 +68,9 @@ export class AmqpIntakeDelivery implements IntakeDelivery {
 
   async deadLetter(reason: DeadLetterReason): Promise<void> {
     if (!this.#claim('dead-letter')) return;
+    // Dead-lettering a message this channel can no longer ack would leave a copy in both queues.
+    const refused = this.#deps.refusal(this.#describe('dead-letter'));
+    if (refused) throw refused;
     this.#state = 'dead-lettering';
     const { fields, properties, content } = this.#message;
     try {
@@ -107,17 +115,22 @@ export class AmqpIntakeDelivery implements IntakeDelivery {
   }
 
   #settle(operation: string, send: () => void): void {
-    const operationText = `${operation} intake message ${this.#message.fields.deliveryTag}`;
-    const closed = this.#deps.closed();
+    const operationText = this.#describe(operation);
     // Acking on a dead channel would throw anyway; the broker has already requeued the message.
-    if (closed)
-      throw translateAmqpError(new Error('channel closed'), { operation: operationText, closed });
+    const refused = this.#deps.refusal(operationText);
+    if (refused) throw refused;
     try {
       send();
     } catch (error) {
-      throw translateAmqpError(error, { operation: operationText, closed: this.#deps.closed() });
+      throw (
+        this.#deps.refusal(operationText) ?? translateAmqpError(error, { operation: operationText })
+      );
     }
     this.#state = 'settled';
+  }
+
+  #describe(operation: string): string {
+    return `${operation} intake message ${this.#message.fields.deliveryTag}`;
   }
 
   #reasonHeaders(reason: DeadLetterReason): Record<string, string> {

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { ConfirmChannel, Message, Options } from 'amqplib';
 import type { Clock } from '../clock/clock.js';
+import type { AutomatError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import { translateAmqpError, unroutableError } from './amqp-errors.js';
-import { busClosedError, closeReason, type CloseReason } from './close-reason.js';
+import { closeReason, type CloseReason } from './close-reason.js';
 
 export interface PublishRequest {
   exchange: string;
@@ -16,69 +17,85 @@ export interface PublishRequest {
   operation: string;
 }
 
+export interface AmqpPublisherDeps {
+  clock: Clock;
+  log: Logger;
+  /**
+   * The error that refuses `operation` outright, if any: BUS_CLOSED once the bus was closed,
+   * BUS_UNAVAILABLE during an outage. It outranks a channel's own close reason, so errors explain
+   * the root cause rather than the channel's consequent close.
+   */
+  refusal: (operation: string) => AutomatError | undefined;
+  /** A fresh confirm channel on the live connection, after a broker error closed the last one. */
+  reopen: () => Promise<ConfirmChannel>;
+}
+
+/** A confirm channel as the publisher uses it, with the reason it closed once it has. */
+interface PublishChannel {
+  channel: ConfirmChannel;
+  closed: CloseReason | undefined;
+}
+
 interface Returned {
   replyCode: number;
   replyText: string;
 }
 
 /**
- * Publishes on one confirm channel and turns each broker confirm into a promise. It keeps the
- * channel's close reason for later "closed" errors and the set of unconfirmed publishes, which
- * {@link AmqpPublisher.drain} waits for on shutdown.
+ * Publishes on a confirm channel and turns each broker confirm into a promise. It outlives its
+ * channels: the bus attaches a new one after reconnecting, and when a broker error closed the
+ * channel on a live connection (a publish to a missing exchange: 404), the next publish opens a
+ * fresh one. It keeps the set of unconfirmed publishes, which {@link AmqpPublisher.drain} waits
+ * for on shutdown.
  */
 export class AmqpPublisher {
-  readonly #channel: ConfirmChannel;
-  readonly #clock: Clock;
-  readonly #log: Logger;
+  readonly #deps: AmqpPublisherDeps;
   readonly #inFlight = new Set<Promise<void>>();
   /** `basic.return`s by message id. A return always reaches us before its message's confirm. */
   readonly #returned = new Map<string, Returned>();
-  readonly #outranking: () => CloseReason | undefined;
-  #closed: CloseReason | undefined;
+  #current: PublishChannel | undefined;
+  #reopening: Promise<PublishChannel> | undefined;
 
-  /**
-   * `outranking` names a reason that beats the channel's own (the bus was closed, the connection
-   * was lost), so errors explain the root cause rather than the channel's consequent close.
-   */
-  constructor(
-    channel: ConfirmChannel,
-    deps: { clock: Clock; log: Logger; outranking: () => CloseReason | undefined },
-  ) {
-    this.#channel = channel;
-    this.#clock = deps.clock;
-    this.#log = deps.log;
-    this.#outranking = deps.outranking;
+  constructor(deps: AmqpPublisherDeps) {
+    this.#deps = deps;
+  }
+
+  /** Publishes on `channel` from now on; the bus calls it on connecting and reconnecting. */
+  attach(channel: ConfirmChannel): void {
+    this.#use(channel);
+  }
+
+  /** Forgets the channel of a connection that was lost; publishing is refused until attach. */
+  detach(): void {
+    this.#current = undefined;
+  }
+
+  #use(channel: ConfirmChannel): PublishChannel {
+    const current: PublishChannel = { channel, closed: undefined };
+    this.#current = current;
+    const { clock, log } = this.#deps;
     // The channel is unusable from its error on; the close event follows after pending confirm
     // callbacks have already failed, so the reason is recorded at the error.
     channel.on('error', (error: Error) => {
-      this.#closed ??= closeReason('publish channel', this.#clock.now(), error);
-      this.#log.error('publish channel failed', { reason: error.message });
+      current.closed ??= closeReason('publish channel', clock.now(), error);
+      log.error('publish channel failed', { reason: error.message });
     });
     channel.on('close', () => {
-      this.#closed ??= closeReason('publish channel', this.#clock.now(), 'closed by the client');
+      current.closed ??= closeReason('publish channel', clock.now(), 'closed without an error');
     });
     channel.on('return', (message: Message) => {
       const id = message.properties.messageId as string | undefined;
       const { replyCode, replyText } = message.fields as unknown as Returned;
       if (id !== undefined) this.#returned.set(id, { replyCode, replyText });
     });
-  }
-
-  /** The channel itself, for declarations; publish through {@link AmqpPublisher.publish}. */
-  get channel(): ConfirmChannel {
-    return this.#channel;
-  }
-
-  /** The reason publishing is impossible, or undefined while the channel is open. */
-  get closed(): CloseReason | undefined {
-    return this.#outranking() ?? this.#closed;
+    return current;
   }
 
   publish(request: PublishRequest): Promise<void> {
-    const closed = this.closed;
-    if (closed) return Promise.reject(busClosedError(request.operation, closed));
+    const refused = this.#deps.refusal(request.operation);
+    if (refused) return Promise.reject(refused);
 
-    const pending = this.#send(request);
+    const pending = this.#publish(request);
     this.#inFlight.add(pending);
     const forget = () => this.#inFlight.delete(pending);
     pending.then(forget, forget);
@@ -90,7 +107,7 @@ export class AmqpPublisher {
     if (this.#inFlight.size === 0) return 0;
     let cancel = (): void => undefined;
     const timeout = new Promise<void>((resolve) => {
-      cancel = this.#clock.setTimer(timeoutMs, resolve);
+      cancel = this.#deps.clock.setTimer(timeoutMs, resolve);
     });
     try {
       await Promise.race([Promise.allSettled([...this.#inFlight]), timeout]);
@@ -101,24 +118,63 @@ export class AmqpPublisher {
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
+    const current = this.#current;
+    this.#current = undefined;
+    if (!current || current.closed) return;
     try {
-      await this.#channel.close();
+      await current.channel.close();
     } catch (error) {
       // Already closing or closed underneath us; the close event records why.
-      this.#log.debug('publish channel close failed', { error: String(error) });
+      this.#deps.log.debug('publish channel close failed', { error: String(error) });
     }
   }
 
-  #send(request: PublishRequest): Promise<void> {
+  async #publish(request: PublishRequest): Promise<void> {
+    let current = this.#current;
+    if (current?.closed) current = await this.#reopen(request.operation);
+    const refused = this.#deps.refusal(request.operation);
+    if (refused) throw refused;
+    if (!current) throw new Error('AmqpPublisher used before a channel was attached');
+    await this.#send(current, request);
+  }
+
+  /** One reopening at a time, shared by every publish that finds the channel closed. */
+  #reopen(operation: string): Promise<PublishChannel> {
+    this.#reopening ??= this.#openFresh().finally(() => {
+      this.#reopening = undefined;
+    });
+    return this.#reopening.catch((error: unknown) => {
+      throw this.#deps.refusal(operation) ?? translateAmqpError(error, { operation });
+    });
+  }
+
+  async #openFresh(): Promise<PublishChannel> {
+    const stale = this.#current;
+    const channel = await this.#deps.reopen();
+    if (this.#current !== stale) {
+      // The connection was lost or replaced meanwhile; this channel belongs to the old one.
+      await channel.close().catch(() => undefined);
+      if (this.#current) return this.#current;
+      throw new Error('the connection was lost while reopening the publish channel');
+    }
+    this.#deps.log.info('publish channel reopened', { after: stale?.closed?.message });
+    return this.#use(channel);
+  }
+
+  #send(current: PublishChannel, request: PublishRequest): Promise<void> {
     const { exchange, routingKey, operation } = request;
     const messageId = randomUUID();
     return new Promise<void>((resolve, reject) => {
+      const fail = (error: unknown) =>
+        this.#deps.refusal(operation) ??
+        translateAmqpError(error, { operation, closed: current.closed });
       const onConfirm = (err: unknown) => {
         const returned = this.#returned.get(messageId);
         this.#returned.delete(messageId);
         if (err) {
-          reject(translateAmqpError(err, { operation, closed: this.closed }));
+          // amqplib fails the confirms of a dropped connection before it emits the connection's
+          // close event, so the refusal that names the outage is only known a microtask later.
+          queueMicrotask(() => reject(fail(err)));
         } else if (returned) {
           const { replyCode, replyText } = returned;
           reject(unroutableError(operation, replyCode, replyText, { exchange, routingKey }));
@@ -130,9 +186,9 @@ export class AmqpPublisher {
       try {
         // The return value only signals a full socket buffer; awaiting the confirm already
         // paces callers, so it is not used for back-pressure here.
-        this.#channel.publish(exchange, routingKey, request.body, options, onConfirm);
+        current.channel.publish(exchange, routingKey, request.body, options, onConfirm);
       } catch (error) {
-        reject(translateAmqpError(error, { operation, closed: this.closed }));
+        reject(fail(error));
       }
     });
   }

@@ -32,3 +32,19 @@ export function busClosedError(operation: string, reason: CloseReason): AutomatE
     cause: reason.error,
   });
 }
+
+/**
+ * "Refused during an outage": names what closed, when and why, then what follows for the caller,
+ * e.g. `the bus is reconnecting; try again later`. Worth retrying, unlike BUS_CLOSED.
+ */
+export function busUnavailableError(
+  operation: string,
+  reason: CloseReason,
+  consequence: string,
+): AutomatError {
+  return new AutomatError(
+    ErrorCodes.BUS_UNAVAILABLE,
+    `cannot ${operation}: ${describeClose(reason)}; ${consequence}`,
+    { cause: reason.error },
+  );
+}
