@@ -24,6 +24,8 @@ function task(texts: string[], seqLen = 8): TokenizeTask {
   };
 }
 
+const ragged: TokenizeTask['layout'] = { kind: 'ragged', eosId: 2 };
+
 beforeAll(async () => {
   tokenizer = await loadTokenizer('llama2');
   encoder = await openEncoder('llama2', 'native', tokenizer.files, tokenizer.sha256);
@@ -90,6 +92,26 @@ describe('IngestPool', () => {
     await expect(pool.run(task(['x']), controller.signal)).rejects.toMatchObject({
       code: ErrorCodes.CANCELLED,
     });
+  });
+
+  it('rejects a running batch at once when cancelled, keeping its slot until the thread is done', async () => {
+    const own = new IngestPool({ threads: 1 });
+    try {
+      await own.run(task(['warm up']));
+      const controller = new AbortController();
+      const long = { ...task(['free money, '.repeat(100_000)]), layout: ragged };
+
+      const batch = await own.enqueue(long, controller.signal);
+      controller.abort(new Error('user gave up'));
+
+      await expect(batch.result).rejects.toMatchObject({ code: ErrorCodes.CANCELLED });
+      expect(own.inFlight).toBe(1);
+      const next = await own.run(task(['the same thread, still serving']));
+      expect(next.lengths.length).toBe(1);
+      expect(own.inFlight).toBe(0);
+    } finally {
+      await own.close();
+    }
   });
 
   it('closes once and refuses batches afterwards, saying why it closed', async () => {

@@ -5,11 +5,17 @@ export interface CorpusResult {
   seqLen: number;
   texts: number;
   textMB: number;
+  /** The median of `runs` repeats; `tokensPerSRange` spans them all. */
   raw: {
     backend: string;
+    runs: number;
+    seconds: number;
     mbPerS: number;
     tokensPerS: number;
+    tokensPerSRange: [number, number];
     cpuMBPerS: number;
+    /** Cores other processes kept busy meanwhile (null: unknown, not Linux). */
+    otherCores: number | null;
     /** Two raw encoders in two processes at once: what two cores give on this machine now. */
     twoProcessesTokensPerS: number;
   };
@@ -18,17 +24,23 @@ export interface CorpusResult {
     threads: number;
     /** False: first build in a new process. True: a second build with threads and tokenizer ready. */
     warm: boolean;
+    /** Builds measured; the row shows the one of median time. */
+    runs: number;
     seconds: number;
     mbPerS: number;
     tokensPerS: number;
     /** pipeline / (raw × threads), by wall time. */
     ratio: number;
+    /** The lowest and highest ratio over the runs. */
+    ratioRange: [number, number];
     /** pipeline / what `threads` raw encoders achieved side by side at the time. */
     ratioToAvailable: number;
     /** raw CPU seconds / pipeline CPU seconds: the share of the pipeline's CPU spent encoding. */
     cpuEfficiency: number;
     /** Pipeline CPU seconds / wall seconds: how many cores it actually got. */
     coresUsed: number;
+    /** Cores other processes kept busy meanwhile (null: unknown, not Linux). */
+    otherCores: number | null;
     peakRssMiB: number;
     loadAverage: number;
   }>;
@@ -40,13 +52,21 @@ export interface CorpusResult {
 }
 
 export interface BenchReport {
-  machine: { cpus: number; loadAverageAtStart: number; node: string };
+  machine: {
+    cpus: number;
+    loadAverageAtStart: number;
+    loadAverageAtEnd: number;
+    node: string;
+    /** Runs of the raw encoder and of each warm build. */
+    repeat: number;
+  };
   corpora: CorpusResult[];
   rssFlat: { corpus: string; singleMiB: number; doubleMiB: number; growth: number };
   targets: Array<{ target: string; measured: string; met: boolean }>;
 }
 
 const fixed = (value: number, digits: number): string => value.toFixed(digits);
+const cores = (value: number | null): string => (value === null ? '?' : fixed(value, 2));
 
 /** The report as a plain-text table, one row per measurement. */
 export function formatReport(report: BenchReport): string {
@@ -60,18 +80,25 @@ export function formatReport(report: BenchReport): string {
       'vs avail.',
       'CPU eff.',
       'cores',
+      'others',
       'peak RSS MiB',
       'load',
     ],
   ];
   for (const c of report.corpora) {
-    const blank = ['', '', '', '', '', ''];
+    const blank = ['', '', '', '', '', '', ''];
     rows.push([
       c.corpus,
-      `raw ${c.raw.backend}, 1 thread`,
+      `raw ${c.raw.backend}, 1 thread${c.raw.runs > 1 ? ` (median of ${c.raw.runs})` : ''}`,
       fixed(c.raw.mbPerS, 2),
       fixed(c.raw.tokensPerS, 0),
-      ...blank,
+      '',
+      '',
+      '',
+      '',
+      cores(c.raw.otherCores),
+      '',
+      '',
     ]);
     const pair = c.raw.twoProcessesTokensPerS;
     rows.push([
@@ -92,15 +119,17 @@ export function formatReport(report: BenchReport): string {
       ]);
     }
     for (const p of c.pipeline) {
+      const median = p.runs > 1 ? ` (median of ${p.runs})` : '';
       rows.push([
         c.corpus,
-        `pipeline, ${p.threads} thread${p.threads > 1 ? 's' : ''}, ${p.warm ? 'warm' : 'cold'}`,
+        `pipeline, ${p.threads} thread${p.threads > 1 ? 's' : ''}, ${p.warm ? 'warm' : 'cold'}${median}`,
         fixed(p.mbPerS, 2),
         fixed(p.tokensPerS, 0),
         fixed(p.ratio, 2),
         fixed(p.ratioToAvailable, 2),
         fixed(p.cpuEfficiency, 2),
         fixed(p.coresUsed, 2),
+        cores(p.otherCores),
         fixed(p.peakRssMiB, 0),
         fixed(p.loadAverage, 1),
       ]);
@@ -118,9 +147,12 @@ export function formatReport(report: BenchReport): string {
     widths.map((w) => '-'.repeat(w)).join('  '),
     ...rows.slice(1).map(line),
   ];
-  const { rssFlat } = report;
+  const { rssFlat, machine } = report;
   out.push(
     '',
+    `load average ${fixed(machine.loadAverageAtStart, 2)} at the start, ` +
+      `${fixed(machine.loadAverageAtEnd, 2)} at the end, on ${machine.cpus} CPUs; ` +
+      `"others": cores that other processes used during the measurement`,
     `peak RSS, ${rssFlat.corpus}: ${fixed(rssFlat.singleMiB, 0)} MiB → ` +
       `${fixed(rssFlat.doubleMiB, 0)} MiB ` +
       `with the corpus doubled (${fixed(rssFlat.growth * 100, 1)}%)`,

@@ -1,8 +1,9 @@
 /**
  * One measurement of the ingest bench, run in its own process so that its peak RSS is its own:
  *
- *   raw       single-thread encode of the texts (already in memory) with one backend
- *   pipeline  the full pipeline on a fresh cache with N threads, then the same request again
+ *   raw       single-thread encode of the texts (already in memory) with one backend, repeated
+ *   pipeline  the full pipeline on a fresh cache with N threads (cold), the same request again
+ *             (cache hits), then the corpus again under other split seeds (warm), repeated
  *   hit       the same request in a fresh process, against a cache a pipeline run left
  *
  * Prints one JSON object on stdout.
@@ -10,14 +11,16 @@
 import { createHash } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { encodeHead } from '../../src/ingest/encode-text.js';
-import { ingestDataset } from '../../src/ingest/ingest-dataset.js';
+import { encodeHeads } from '../../src/ingest/encode-text.js';
+import { ingestDataset, type IngestContext } from '../../src/ingest/ingest-dataset.js';
 import { IngestPool } from '../../src/ingest/ingest-pool.js';
 import { locateBytes } from '../../src/ingest/sources/byte-source.js';
 import { RecordSource } from '../../src/ingest/sources/record-source.js';
 import { openEncoder, type TokenizerBackend } from '../../src/ingest/token-encoder.js';
+import { batchesOf } from '../../src/ingest/tokenize-source.js';
 import { loadTokenizer } from '../../src/ingest/tokenizer-registry.js';
 import { createLogger } from '../../src/log/logger.js';
+import { measure, type Measured } from './cpu-window.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,98 +31,107 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '1' },
     backend: { type: 'string', default: 'native' },
     'cache-dir': { type: 'string' },
+    repeat: { type: 'string', default: '1' },
   },
 });
 const dataset = values.dataset as string;
 const taskType = values.task as 'classification' | 'generation';
 const seqLen = Number(values['seq-len']);
 const backend = values.backend as TokenizerBackend;
+const repeat = Number(values.repeat);
 
-function cpuSeconds(): number {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) / 1e6;
+/** A measurement without its value, as the bench reads it. */
+type Timing = Omit<Measured<unknown>, 'value'>;
+
+function timing({ value: _, ...rest }: Measured<unknown>): Timing {
+  return rest;
 }
 
 function peakRssMiB(): number {
   return process.resourceUsage().maxRSS / 1024;
 }
 
-async function raw(): Promise<object> {
+async function readTexts(): Promise<string[]> {
   const records = new RecordSource(await locateBytes(dataset, undefined), {
     format: 'jsonl',
     requireLabel: taskType === 'classification',
   });
   const texts: string[] = [];
   for await (const record of records) texts.push(record.text);
+  return texts;
+}
+
+/**
+ * The tokenizer alone on one thread: the library calls the pipeline's threads make (one batch
+ * encode per round of the same batches: whole documents for generation, `seq_len` heads for
+ * classification), nothing else. Counting and hashing the ids happen after the clock stops.
+ */
+async function raw(): Promise<object> {
+  const texts = await readTexts();
+  const batches = [...batchesOf(texts)];
   const tokenizer = await loadTokenizer('llama2');
   const encoder = await openEncoder('llama2', backend, tokenizer.files, tokenizer.sha256);
-  const hash = createHash('sha256');
-  let tokens = 0;
-  let textBytes = 0;
-  const cpu = cpuSeconds();
-  const started = performance.now();
-  for (const text of texts) {
-    const ids =
-      taskType === 'classification'
-        ? (await encodeHead(encoder, tokenizer.wordBounded, text, seqLen)).ids
-        : await encoder.encode(text);
-    tokens += ids.length;
-    textBytes += Buffer.byteLength(text);
-    hash.update(Buffer.from(Int32Array.from(ids).buffer));
+  const encodeAll = async (): Promise<number[][]> => {
+    const all: number[][] = [];
+    for (const batch of batches) {
+      const ids =
+        taskType === 'classification'
+          ? (await encodeHeads(encoder, tokenizer.wordBounded, batch, seqLen)).map((h) => h.ids)
+          : await encoder.encodeBatch(batch);
+      all.push(...ids);
+    }
+    return all;
+  };
+  const runs: Timing[] = [];
+  let ids: number[][] = [];
+  for (let i = 0; i < repeat; i += 1) {
+    ids = [];
+    const run = await measure(encodeAll);
+    ids = run.value;
+    runs.push(timing(run));
   }
-  const seconds = (performance.now() - started) / 1000;
+  const hash = createHash('sha256');
+  for (const row of ids) hash.update(Buffer.from(Int32Array.from(row).buffer));
   return {
-    seconds,
-    cpuSeconds: cpuSeconds() - cpu,
+    runs,
     texts: texts.length,
-    tokens,
-    textBytes,
+    tokens: ids.reduce((sum, row) => sum + row.length, 0),
+    textBytes: texts.reduce((sum, text) => sum + Buffer.byteLength(text), 0),
     idsSha256: hash.digest('hex'),
+  };
+}
+
+function request(seed?: number) {
+  return {
+    datasetUri: dataset,
+    tokenizerRef: 'llama2',
+    seqLen,
+    taskType,
+    tokenizerBackend: backend,
+    ...(seed === undefined ? {} : { seed }),
   };
 }
 
 async function pipeline(): Promise<object> {
   const pool = new IngestPool({ threads: Number(values.threads) });
   const logger = createLogger({ level: 'warn' });
-  const request = {
-    datasetUri: dataset,
-    tokenizerRef: 'llama2',
-    seqLen,
-    taskType,
-    tokenizerBackend: backend,
-  };
-  const context = { pool, cacheDir: values['cache-dir'] as string, logger };
+  const context: IngestContext = { pool, cacheDir: values['cache-dir'] as string, logger };
   try {
-    const cpu = cpuSeconds();
-    const started = performance.now();
-    const built = await ingestDataset(request, context);
-    const seconds = (performance.now() - started) / 1000;
-    const cpuUsed = cpuSeconds() - cpu;
+    const cold = await measure(() => ingestDataset(request(), context));
     // Several hits: the first ones after a build can include a garbage-collection pause.
-    const hits: number[] = [];
+    const hitsMs: number[] = [];
     for (let i = 0; i < 5; i += 1) {
-      const started = performance.now();
-      const again = await ingestDataset(request, context);
-      if (!again.cacheHit) throw new Error('the same request again was not a cache hit');
-      hits.push(performance.now() - started);
+      const again = await measure(() => ingestDataset(request(), context));
+      if (!again.value.cacheHit) throw new Error('the same request again was not a cache hit');
+      hitsMs.push(again.seconds * 1000);
     }
     // Warm: another split seed is another key, so the whole corpus is tokenized again, now with
     // the threads started and the tokenizer built: the service's steady-state speed.
-    const warmCpu = cpuSeconds();
-    const warmStarted = performance.now();
-    await ingestDataset({ ...request, seed: 7 }, context);
-    const warmSeconds = (performance.now() - warmStarted) / 1000;
-    return {
-      seconds,
-      cpuSeconds: cpuUsed,
-      warmSeconds,
-      warmCpuSeconds: cpuSeconds() - warmCpu,
-      tokens: built.stats.tokens,
-      rows: built.stats.rows,
-      fileBytes: built.stats.bytes,
-      hitsMs: hits,
-      key: built.manifest.key,
-    };
+    const warm: Timing[] = [];
+    for (let i = 0; i < repeat; i += 1) {
+      warm.push(timing(await measure(() => ingestDataset(request(7 + i), context))));
+    }
+    return { cold: timing(cold), warm, tokens: cold.value.stats.tokens, hitsMs };
   } finally {
     await pool.close();
   }
@@ -128,21 +140,10 @@ async function pipeline(): Promise<object> {
 async function hit(): Promise<object> {
   const pool = new IngestPool({ threads: 1 });
   const logger = createLogger({ level: 'warn' });
-  const request = {
-    datasetUri: dataset,
-    tokenizerRef: 'llama2',
-    seqLen,
-    taskType,
-    tokenizerBackend: backend,
-  };
   try {
-    const started = performance.now();
-    const outcome = await ingestDataset(request, {
-      pool,
-      cacheDir: values['cache-dir'] as string,
-      logger,
-    });
-    return { hitMs: performance.now() - started, hit: outcome.cacheHit };
+    const context = { pool, cacheDir: values['cache-dir'] as string, logger };
+    const outcome = await measure(() => ingestDataset(request(), context));
+    return { hitMs: outcome.seconds * 1000, hit: outcome.value.cacheHit };
   } finally {
     await pool.close();
   }

@@ -3,6 +3,14 @@ import { Piscina } from 'piscina';
 import { AutomatError, ErrorCodes, deserializeError } from '../errors/index.js';
 import { distEntry } from '../runtime/dist-path.js';
 import type { TokenizeOutput, TokenizeReply, TokenizeTask } from './tokenize-task.js';
+import { keepTokenizerLibrarySerial } from './tokenizer-parallelism.js';
+
+/**
+ * Batches piscina hands one thread at a time. The thread runs them one after the other
+ * (tokenize-task.ts), so with two it always has its next batch at hand and never idles waiting
+ * for the main thread to dispatch one.
+ */
+const BATCHES_PER_THREAD = 2;
 
 export interface IngestPoolOptions {
   /** Worker threads. Default `os.availableParallelism()`. */
@@ -32,6 +40,11 @@ export interface PendingBatch {
  * The ingest thread pool. Tokenizing is CPU-bound, so it runs on piscina threads; `enqueue`
  * bounds how many batches are outstanding so a fast file reader cannot queue a whole dataset of
  * texts in memory.
+ *
+ * A cancelled batch is not taken from its thread: its promise rejects at once, and the thread
+ * finishes the batch (tens of milliseconds) and stays, with its built tokenizer, for the next
+ * build. Handing piscina the signal instead would make it terminate the thread, and would also
+ * stop it from giving a thread a second batch while the first runs.
  */
 export class IngestPool {
   readonly threads: number;
@@ -43,6 +56,7 @@ export class IngestPool {
   #closedBecause: string | undefined;
 
   constructor(options: IngestPoolOptions = {}) {
+    keepTokenizerLibrarySerial();
     this.threads = positive('threads', options.threads ?? availableParallelism());
     this.maxInFlight = positive('maxInFlight', options.maxInFlight ?? this.threads * 2);
     this.#piscina = new Piscina({
@@ -50,6 +64,7 @@ export class IngestPool {
       minThreads: 0,
       maxThreads: this.threads,
       idleTimeout: options.idleTimeoutMs ?? 60_000,
+      concurrentTasksPerWorker: BATCHES_PER_THREAD,
       resourceLimits: {
         maxYoungGenerationSizeMb: positive('youngGenerationMiB', options.youngGenerationMiB ?? 4),
       },
@@ -63,7 +78,13 @@ export class IngestPool {
   /** Waits for a free slot, then starts the batch. Rejects with CANCELLED when `signal` aborts. */
   async enqueue(task: TokenizeTask, signal?: AbortSignal): Promise<PendingBatch> {
     await this.#acquire(signal);
-    const result = this.#run(task, signal).finally(() => this.#release());
+    const running = this.#piscina.run(task);
+    // The slot stays taken until the thread is done, even when the caller stopped waiting.
+    running.then(
+      () => this.#release(),
+      () => this.#release(),
+    );
+    const result = this.#settle(running, signal);
     // Callers collect results and await them in order; until then a rejection is not unhandled.
     result.catch(() => undefined);
     return { result };
@@ -96,10 +117,13 @@ export class IngestPool {
     return this.#closing;
   }
 
-  async #run(task: TokenizeTask, signal: AbortSignal | undefined): Promise<TokenizeOutput> {
+  async #settle(
+    running: Promise<TokenizeReply>,
+    signal: AbortSignal | undefined,
+  ): Promise<TokenizeOutput> {
     let reply: TokenizeReply;
     try {
-      reply = await this.#piscina.run(task, { signal: signal ?? null });
+      reply = await untilAborted(running, signal);
     } catch (error) {
       throw translatePiscinaError(error, signal);
     }
@@ -154,6 +178,22 @@ function positive(field: string, value: number): number {
     );
   }
   return value;
+}
+
+/** `work`, or a CANCELLED rejection as soon as `signal` aborts; `work` itself runs on. */
+async function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(cancelled(signal));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort as () => void);
+  }
 }
 
 function cancelled(signal: AbortSignal): AutomatError {

@@ -15,10 +15,12 @@ export type TokenizerBackend = 'native' | 'js';
 
 export const TOKENIZER_BACKENDS: readonly TokenizerBackend[] = ['native', 'js'];
 
-/** Encodes one text to ids, without special tokens. */
+/** Encodes texts to ids, without special tokens. */
 export interface TokenEncoder {
   readonly backend: TokenizerBackend;
   encode(text: string): Promise<number[]>;
+  /** The ids `encode` gives for each text, in one call where the library allows it. */
+  encodeBatch(texts: string[]): Promise<number[][]>;
 }
 
 /**
@@ -52,7 +54,8 @@ export async function openEncoder(
         throw invalid(ref, reason, error);
       },
     );
-    return { backend, encode: createNativeTokenizer(bytes.toString('utf8')).encode };
+    const native = createNativeTokenizer(bytes.toString('utf8'));
+    return { backend, encode: native.encode, encodeBatch: native.encodeBatch };
   } catch (error) {
     if (error instanceof AutomatError) throw error;
     const path = files.tokenizerPath;
@@ -75,8 +78,11 @@ async function openJsEncoder(bytes: Buffer, files: TokenizerFiles): Promise<Toke
   const facts = readTokenizerJson(json);
   const splitter = createWordSplitter(facts.vocab.keys(), facts.merges);
   if (splitter !== null) installPreTokenizer(tokenizer, splitter);
+  const encode = (text: string): number[] =>
+    tokenizer.encode(text, { add_special_tokens: false }).ids;
   return {
     backend: 'js',
-    encode: (text) => Promise.resolve(tokenizer.encode(text, { add_special_tokens: false }).ids),
+    encode: (text) => Promise.resolve(encode(text)),
+    encodeBatch: (texts) => Promise.resolve(texts.map(encode)),
   };
 }

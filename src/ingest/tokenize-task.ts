@@ -4,7 +4,7 @@
  */
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { serializeError, type SerializedError } from '../errors/index.js';
-import { encodeHead } from './encode-text.js';
+import { encodeHeads } from './encode-text.js';
 import type { TokenizerFiles } from './loaded-tokenizer.js';
 import { openEncoder, type TokenEncoder, type TokenizerBackend } from './token-encoder.js';
 
@@ -60,17 +60,15 @@ async function encodePadded(
   seqLen: number,
   padId: number,
 ): Promise<TokenizeOutput> {
-  const { texts } = task;
-  const ids = new Int32Array(texts.length * seqLen).fill(padId);
-  const lengths = new Int32Array(texts.length);
+  const heads = await encodeHeads(encoder, task.wordBounded, task.texts, seqLen);
+  const ids = new Int32Array(heads.length * seqLen).fill(padId);
+  const lengths = new Int32Array(heads.length);
   let truncated = 0;
-  // One encode in flight per thread: N threads then keep N cores busy, and no more.
-  for (let row = 0; row < texts.length; row += 1) {
-    const head = await encodeHead(encoder, task.wordBounded, texts[row] as string, seqLen);
+  heads.forEach((head, row) => {
     ids.set(head.ids, row * seqLen);
     lengths[row] = head.ids.length;
     if (head.truncated) truncated += 1;
-  }
+  });
   return { ids, lengths, truncated };
 }
 
@@ -79,18 +77,15 @@ async function encodeRagged(
   texts: string[],
   eosId: number | null,
 ): Promise<TokenizeOutput> {
-  const rows: number[][] = [];
-  for (const text of texts) {
-    const ids = await encoder.encode(text);
-    if (eosId !== null) ids.push(eosId);
-    rows.push(ids);
-  }
-  const lengths = Int32Array.from(rows, (row) => row.length);
+  const rows = await encoder.encodeBatch(texts);
+  const mark = eosId === null ? 0 : 1;
+  const lengths = Int32Array.from(rows, (row) => row.length + mark);
   const ids = new Int32Array(lengths.reduce((sum, n) => sum + n, 0));
   let offset = 0;
   for (const row of rows) {
     ids.set(row, offset);
     offset += row.length;
+    if (eosId !== null) ids[offset++] = eosId;
   }
   return { ids, lengths, truncated: 0 };
 }
@@ -101,7 +96,7 @@ function transfer(reply: TokenizeReply): unknown {
   return move({ [transferableSymbol]: buffers, [valueSymbol]: reply });
 }
 
-export default async function tokenizeTask(task: TokenizeTask): Promise<unknown> {
+async function tokenize(task: TokenizeTask): Promise<unknown> {
   try {
     const encoder = await encoderFor(task);
     const output =
@@ -112,4 +107,15 @@ export default async function tokenizeTask(task: TokenizeTask): Promise<unknown>
   } catch (error) {
     return transfer({ ok: false, error: serializeError(error) });
   }
+}
+
+// The pool hands each thread a second batch while its first runs (see IngestPool), so the thread
+// goes straight on to it instead of waiting for the main thread to dispatch one. Batches still
+// run one at a time: a thread keeps one encode in flight, so N threads use N cores, not more.
+let previous: Promise<unknown> = Promise.resolve();
+
+export default function tokenizeTask(task: TokenizeTask): Promise<unknown> {
+  const result = previous.then(() => tokenize(task));
+  previous = result;
+  return result;
 }

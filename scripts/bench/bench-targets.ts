@@ -1,0 +1,49 @@
+import type { BenchReport } from './bench-report.js';
+
+type Partial = Omit<BenchReport, 'targets'>;
+
+const percent = (value: number | undefined): string => `${((value ?? 0) * 100).toFixed(0)}%`;
+
+function ratioTarget(report: Partial, warm: boolean): BenchReport['targets'][number] {
+  const runs = report.corpora.map((c) => ({
+    c,
+    p: c.pipeline.find((p) => p.threads === 2 && p.warm === warm),
+  }));
+  return {
+    target: `pipeline with 2 threads, ${warm ? 'warm' : 'cold'}, ≥ 90% of raw single-thread × 2`,
+    measured: runs
+      .map(({ c, p }) => {
+        const range =
+          p !== undefined && p.runs > 1
+            ? `, ${percent(p.ratioRange[0])}–${percent(p.ratioRange[1])} over ${p.runs} runs`
+            : '';
+        return (
+          `${c.corpus} ${percent(p?.ratio)}${range} ` +
+          `(${percent(p?.ratioToAvailable)} of two raw encoders side by side)`
+        );
+      })
+      .join(', '),
+    met: Math.min(...runs.map(({ p }) => p?.ratio ?? 0)) >= 0.9,
+  };
+}
+
+/** The issue's acceptance targets, each with what this run measured. */
+export function targets(report: Partial): BenchReport['targets'] {
+  const worstHit = Math.max(...report.corpora.map((c) => c.cacheHitMs));
+  return [
+    ratioTarget(report, false),
+    ratioTarget(report, true),
+    {
+      target: 'cache hit < 50 ms (median of 5 in the serving process)',
+      measured: report.corpora
+        .map((c) => `${c.corpus} ${c.cacheHitMs.toFixed(1)} ms (max ${c.cacheHitMaxMs.toFixed(1)})`)
+        .join(', '),
+      met: worstHit < 50,
+    },
+    {
+      target: 'peak RSS within 20% when the corpus doubles',
+      measured: `${(report.rssFlat.growth * 100).toFixed(1)}%`,
+      met: report.rssFlat.growth <= 0.2,
+    },
+  ];
+}
