@@ -52,4 +52,23 @@ describe('readLines', () => {
 
     expect(lines.map((l) => l.text.length)).toEqual([100_000, 100_001]);
   });
+
+  it('drops a line past the byte limit as it arrives, reporting its length', async () => {
+    const bytes = Buffer.from(`short\n${'y'.repeat(50)}\r\nafter\n${'z'.repeat(11)}`);
+    const lines: Line[] = [];
+    for await (const line of readLines(
+      Readable.from([bytes.subarray(0, 9), bytes.subarray(9)]),
+      new ByteTally(),
+      10,
+    )) {
+      lines.push(line);
+    }
+
+    expect(lines).toEqual([
+      { number: 1, text: 'short' },
+      { number: 2, text: '', overlongBytes: 51 },
+      { number: 3, text: 'after' },
+      { number: 4, text: '', overlongBytes: 11 },
+    ]);
+  });
 });

@@ -106,6 +106,44 @@ describe('ingest errors fail the request with a clear message, never the service
     expect(outcome.stats).toMatchObject({ rows: 8, bad_lines: 2 });
   });
 
+  it('skips a line past the length bound as bad, naming its size', async () => {
+    const path = join(work, 'overlong.jsonl');
+    const overlong = JSON.stringify({ text: 'x'.repeat(17 * 1024 * 1024), label: 'a' });
+    await writeFile(path, `{"text":"fine","label":"a"}\n${overlong}\n{"text":"ok","label":"b"}\n`);
+
+    await expect(service.ingest(request({ datasetUri: path }))).rejects.toMatchObject({
+      code: ErrorCodes.DATASET_INVALID,
+      message: expect.stringContaining(
+        `overlong.jsonl: 1 of 3 lines are bad (33.3%, more than the 1.00% allowed); ` +
+          `first bad: line 2: is ${overlong.length} bytes long, over the 16777216 allowed`,
+      ),
+    });
+  });
+
+  it('refuses a label column with more distinct values than a classifier can take', async () => {
+    const path = join(work, 'ids-as-labels.csv');
+    const rows = Array.from({ length: 1100 }, (_, i) => `text number ${i},id-${i}`);
+    await writeFile(path, `text,label\n${rows.join('\n')}\n`);
+
+    await expect(service.ingest(request({ datasetUri: path }))).rejects.toMatchObject({
+      code: ErrorCodes.DATASET_INVALID,
+      message: expect.stringContaining(
+        `ids-as-labels.csv: line 1026 has label "id-1024", ` +
+          'one more than the 1024 distinct labels a classification dataset may have',
+      ),
+    });
+  });
+
+  it('counts a label longer than a class name as a bad line', async () => {
+    const path = join(work, 'long-label.csv');
+    await writeFile(path, `text,label\nfirst,a\nsecond,${'b'.repeat(300)}\nthird,b\n`);
+
+    await expect(service.ingest(request({ datasetUri: path }))).rejects.toMatchObject({
+      code: ErrorCodes.DATASET_INVALID,
+      message: expect.stringContaining('line 3: "label" is longer than 256 characters'),
+    });
+  });
+
   it('refuses an empty dataset', async () => {
     await expect(
       service.ingest(request({ datasetUri: fixture('empty.jsonl') })),

@@ -6,8 +6,17 @@ import { createGunzip } from 'node:zlib';
 export interface Line {
   /** 1-based. */
   number: number;
+  /** The line's text; empty for an overlong line. */
   text: string;
+  /** Set when the line ran past the byte limit: its length in bytes. Its text was dropped. */
+  overlongBytes?: number;
 }
+
+/**
+ * Default bound on one line's bytes. A line is held whole until its end, so without a bound a
+ * file with no line breaks (a binary blob, a minified dump) would be read into memory entire.
+ */
+export const MAX_LINE_BYTES = 16 * 1024 * 1024;
 
 /** Counts and hashes the stored (possibly compressed) bytes as they pass. */
 export class ByteTally {
@@ -64,34 +73,65 @@ const CR = 0x0d;
 
 /**
  * Splits a byte stream into UTF-8 lines (`\n` or `\r\n`), gunzipping gzip input and tallying the
- * stored bytes. Memory holds one chunk and the current line, however large the file.
+ * stored bytes. Memory holds one chunk and the current line, however large the file: a line longer
+ * than `maxLineBytes` is dropped as its bytes arrive and yielded with `overlongBytes` set.
  *
  * Lines are found in the bytes and each is decoded on its own, which costs half what decoding
  * whole chunks and cutting the text did: the reading thread is the one feeding every ingest
  * thread. A line feed byte never occurs inside a UTF-8 character, so the text is the same.
  */
-export async function* readLines(stream: Readable, tally: ByteTally): AsyncGenerator<Line> {
-  // The bytes of a line that runs over chunk boundaries, joined once its end is found.
-  const pieces: Buffer[] = [];
+export async function* readLines(
+  stream: Readable,
+  tally: ByteTally,
+  maxLineBytes = MAX_LINE_BYTES,
+): AsyncGenerator<Line> {
+  const line = new LineBuffer(maxLineBytes);
   let number = 0;
   for await (const chunk of gunzipped(tallied(stream, tally), tally)) {
     let start = 0;
     for (let end = chunk.indexOf(LF); end !== -1; end = chunk.indexOf(LF, start)) {
       number += 1;
-      yield { number, text: decodeLine(joined(pieces, chunk.subarray(start, end))) };
+      yield line.end(number, chunk.subarray(start, end));
       start = end + 1;
     }
-    if (start < chunk.length) pieces.push(chunk.subarray(start));
+    if (start < chunk.length) line.add(chunk.subarray(start));
   }
-  if (pieces.length > 0) yield { number: number + 1, text: decodeLine(joined(pieces)) };
+  if (line.pending) yield line.end(number + 1, Buffer.alloc(0));
 }
 
-/** The pieces and `last` as one buffer; empties `pieces`. */
-function joined(pieces: Buffer[], last?: Buffer): Buffer {
-  if (last !== undefined) pieces.push(last);
-  const bytes = pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces);
-  pieces.length = 0;
-  return bytes;
+/** The bytes of a line that runs over chunk boundaries, joined once its end is found. */
+class LineBuffer {
+  readonly #limit: number;
+  readonly #pieces: Buffer[] = [];
+  #bytes = 0;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  /** Whether bytes of an unfinished line are waiting. */
+  get pending(): boolean {
+    return this.#bytes > 0;
+  }
+
+  add(piece: Buffer): void {
+    this.#bytes += piece.length;
+    // Past the limit only the count is kept.
+    if (this.#bytes > this.#limit) this.#pieces.length = 0;
+    else this.#pieces.push(piece);
+  }
+
+  /** The line made of what was added and `last`; starts the next line. */
+  end(number: number, last: Buffer): Line {
+    this.add(last);
+    const bytes = this.#bytes;
+    const joined =
+      this.#pieces.length === 1 ? (this.#pieces[0] as Buffer) : Buffer.concat(this.#pieces);
+    this.#pieces.length = 0;
+    this.#bytes = 0;
+    if (bytes > this.#limit) return { number, text: '', overlongBytes: bytes };
+    return { number, text: decodeLine(joined) };
+  }
 }
 
 /** The line's text without a final carriage return. */

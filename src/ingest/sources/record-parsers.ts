@@ -29,6 +29,9 @@ export type RecordParser = (
 /** A CSV field or text document longer than this is refused, so one bad quote cannot eat RAM. */
 const MAX_RECORD_CHARS = 8_000_000;
 
+/** A label is a class name; a longer value is a misplaced column, so the line is bad. */
+const MAX_LABEL_CHARS = 256;
+
 /** Characters after which a plain-text document is cut (each part then ends with EOS). */
 const MAX_DOCUMENT_CHARS = 1_000_000;
 
@@ -55,6 +58,9 @@ function makeRecord(
   if (label === undefined || label === null) return bad(context, line, `"${l}" is missing`);
   if (typeof label !== 'string') return bad(context, line, `"${l}" must be a string or number`);
   if (label.trim() === '') return bad(context, line, `"${l}" is empty`);
+  if (label.length > MAX_LABEL_CHARS) {
+    return bad(context, line, `"${l}" is longer than ${MAX_LABEL_CHARS} characters`);
+  }
   return { line, text, label };
 }
 

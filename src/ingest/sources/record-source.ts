@@ -1,5 +1,5 @@
 import { AutomatError, ErrorCodes } from '../../errors/index.js';
-import { ByteTally, readLines } from './byte-lines.js';
+import { ByteTally, MAX_LINE_BYTES, readLines, type Line } from './byte-lines.js';
 import type { ByteSource } from './byte-source.js';
 import type { DatasetFormat } from './dataset-uri.js';
 import { parserFor, type DatasetRecord, type ParseContext } from './record-parsers.js';
@@ -30,8 +30,18 @@ export interface RecordSourceOptions {
   labelField?: string;
   /** How many bad lines keep their reason for error messages. Default 5. */
   keepBadSamples?: number;
+  /** A longer line is skipped as bad without being held in memory. Default 16 MiB. */
+  maxLineBytes?: number;
+  /** With `requireLabel`: more distinct labels than this fail the dataset. Default 1024. */
+  maxLabels?: number;
   signal?: AbortSignal;
 }
+
+/**
+ * Default bound on distinct labels. The classifier's output layer grows with their number, so a
+ * label column of unique values (an id, a sentence) must fail at ingest, not in the worker.
+ */
+export const MAX_LABELS = 1024;
 
 /**
  * Streams the records of a dataset in any format, compressed or not, from any byte source, one
@@ -44,11 +54,14 @@ export class RecordSource implements AsyncIterable<DatasetRecord> {
   readonly #options: RecordSourceOptions;
   readonly #report: RecordReport;
   readonly #tally = new ByteTally();
+  readonly #maxLineBytes: number;
+  readonly #labels = new Set<string>();
   #finished = false;
 
   constructor(source: ByteSource, options: RecordSourceOptions) {
     this.#source = source;
     this.#options = options;
+    this.#maxLineBytes = options.maxLineBytes ?? MAX_LINE_BYTES;
     this.#report = { path: source.name, lines: 0, records: 0, badLines: 0, firstBad: [] };
   }
 
@@ -76,11 +89,13 @@ export class RecordSource implements AsyncIterable<DatasetRecord> {
 
   async *[Symbol.asyncIterator](): AsyncGenerator<DatasetRecord> {
     const stream = await this.#source.open(this.#options.signal);
-    const counted = this.#countLines(readLines(stream, this.#tally));
+    const lines = readLines(stream, this.#tally, this.#maxLineBytes);
+    const context = this.#context();
     const parse = parserFor(this.#options.format);
     try {
-      for await (const record of parse(counted, this.#context())) {
+      for await (const record of parse(this.#countLines(lines, context), context)) {
         this.#report.records += 1;
+        if (record.label !== null) this.#countLabel(record.line, record.label);
         yield record;
       }
       this.#finished = true;
@@ -115,10 +130,29 @@ export class RecordSource implements AsyncIterable<DatasetRecord> {
     }
   }
 
-  async *#countLines<T>(lines: AsyncGenerator<T>): AsyncGenerator<T> {
+  #countLabel(line: number, label: string): void {
+    if (this.#labels.has(label)) return;
+    const limit = this.#options.maxLabels ?? MAX_LABELS;
+    if (this.#labels.size === limit) {
+      const shown = label.length > 40 ? `${label.slice(0, 37)}...` : label;
+      throw new AutomatError(
+        ErrorCodes.DATASET_INVALID,
+        `dataset ${this.#source.name}: line ${line} has label ${JSON.stringify(shown)}, ` +
+          `one more than the ${limit} distinct labels a classification dataset may have`,
+      );
+    }
+    this.#labels.add(label);
+  }
+
+  /** Counts the lines and takes overlong ones out as bad, so no parser sees them. */
+  async *#countLines(lines: AsyncGenerator<Line>, context: ParseContext): AsyncGenerator<Line> {
     for await (const line of lines) {
       this.#report.lines += 1;
-      yield line;
+      if (line.overlongBytes === undefined) yield line;
+      else {
+        const { overlongBytes: bytes } = line;
+        context.bad(line.number, `is ${bytes} bytes long, over the ${this.#maxLineBytes} allowed`);
+      }
     }
   }
 
