@@ -17,7 +17,13 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatReport, type BenchReport, type CorpusResult } from './bench/bench-report.js';
-import { pipelineRow, rawSpeed, type PipelineRun, type RawRun } from './bench/bench-runs.js';
+import {
+  median,
+  pipelineRow,
+  rawSpeed,
+  type PipelineRun,
+  type RawRun,
+} from './bench/bench-runs.js';
 import { targets } from './bench/bench-targets.js';
 import { prepareCorpora, type BenchCorpus } from './bench/corpora.js';
 
@@ -32,18 +38,21 @@ async function probe<T>(args: string[]): Promise<T> {
   return JSON.parse(stdout.trim().split('\n').pop() as string) as T;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-}
-
 function corpusArgs(corpus: BenchCorpus): string[] {
   return ['--dataset', corpus.path, '--task', corpus.taskType, '--seq-len', String(corpus.seqLen)];
 }
 
-async function pipelineRun(corpus: BenchCorpus, threads: number, cacheDir: string, repeat: number) {
+/** A pipeline probe; `paired` interleaves raw encodes with its warm builds (more memory). */
+async function pipelineRun(
+  corpus: BenchCorpus,
+  threads: number,
+  cacheDir: string,
+  repeat: number,
+  paired: boolean,
+) {
   await rm(cacheDir, { recursive: true, force: true });
   const args = ['--mode', 'pipeline', '--threads', String(threads), '--cache-dir', cacheDir];
+  if (paired) args.push('--paired');
   return probe<PipelineRun>([...args, '--repeat', String(repeat), ...corpusArgs(corpus)]);
 }
 
@@ -78,11 +87,11 @@ async function measure(
   let hitsMs: number[] = [];
   for (const threads of [1, 2]) {
     progress(`${corpus.name}: pipeline, ${threads} thread(s), cold and warm (${options.repeat}×)`);
-    const run = await pipelineRun(corpus, threads, cacheDir, options.repeat);
+    const run = await pipelineRun(corpus, threads, cacheDir, options.repeat, true);
     hitsMs = run.hitsMs;
     const baseline = { raw, speed, pairTokensPerS, threads, peakRssMiB: run.peakRssMiB };
-    pipeline.push(pipelineRow(baseline, [run.cold], false, run.loadAfter));
-    pipeline.push(pipelineRow(baseline, run.warm, true, run.loadAfter));
+    pipeline.push(pipelineRow(baseline, [run.cold], false, run.loadAfter, run.pairedRaw));
+    pipeline.push(pipelineRow(baseline, run.warm, true, run.loadAfter, run.pairedRaw));
   }
   progress(`${corpus.name}: cache hit in a fresh process`);
   const hitArgs = ['--mode', 'hit', '--cache-dir', cacheDir, ...corpusArgs(corpus)];
@@ -127,9 +136,11 @@ async function main(): Promise<void> {
       await measure(corpora.sotu, work, options),
       await measure(corpora.spam, work, options),
     ];
-    progress(`${corpora.sotuDouble.name}: pipeline, 2 threads (memory)`);
-    const double = await pipelineRun(corpora.sotuDouble, 2, join(work, 'cache'), 1);
-    const single = results[0]?.pipeline.find((p) => p.threads === 2)?.peakRssMiB ?? 0;
+    // Memory is measured in probes of their own: a paired probe also holds the raw texts.
+    progress(`${corpora.sotu.name} and ${corpora.sotuDouble.name}: pipeline, 2 threads (memory)`);
+    const cache = join(work, 'cache');
+    const single = (await pipelineRun(corpora.sotu, 2, cache, 1, false)).peakRssMiB;
+    const double = await pipelineRun(corpora.sotuDouble, 2, cache, 1, false);
     const partial = {
       machine: {
         cpus: availableParallelism(),

@@ -29,7 +29,10 @@ export interface CorpusResult {
     seconds: number;
     mbPerS: number;
     tokensPerS: number;
-    /** pipeline / (raw × threads), by wall time. */
+    /**
+     * pipeline / (raw × threads), by wall time: the median over runs, each against the raw encode
+     * run just before it in the same process.
+     */
     ratio: number;
     /** The lowest and highest ratio over the runs. */
     ratioRange: [number, number];
@@ -153,6 +156,9 @@ export function formatReport(report: BenchReport): string {
     `load average ${fixed(machine.loadAverageAtStart, 2)} at the start, ` +
       `${fixed(machine.loadAverageAtEnd, 2)} at the end, on ${machine.cpus} CPUs; ` +
       `"others": cores that other processes used during the measurement`,
+    'ratio: pipeline speed over raw single-thread speed × threads, each warm build against a raw ' +
+      'encode run just before it in the same process (cold: their median); "vs avail.": over the ' +
+      'raw rows above; peak RSS of pipeline rows includes the texts those raw encodes hold',
     `peak RSS, ${rssFlat.corpus}: ${fixed(rssFlat.singleMiB, 0)} MiB → ` +
       `${fixed(rssFlat.doubleMiB, 0)} MiB ` +
       `with the corpus doubled (${fixed(rssFlat.growth * 100, 1)}%)`,

@@ -17,6 +17,8 @@ export interface RawRun {
 export interface PipelineRun {
   cold: Timing;
   warm: Timing[];
+  /** With --paired: the raw encode run in the same process just before each warm build. */
+  pairedRaw?: Timing[];
   hitsMs: number[];
   peakRssMiB: number;
   loadAfter: number;
@@ -62,20 +64,26 @@ interface Baseline {
 
 /**
  * A pipeline row from one or more runs of the same build: the median run's numbers, and the
- * spread of the ratio over all of them. Every ratio divides by the raw encoder's median speed.
+ * spread of the ratio over all of them. With `paired` raw runs (one just before each of `runs`),
+ * each run's ratio divides by its own raw run, and a cold run by their median; otherwise every
+ * ratio divides by the raw encoder's median speed.
  */
 export function pipelineRow(
   baseline: Baseline,
   runs: Timing[],
   warm: boolean,
   loadAverage: number,
+  paired?: Timing[],
 ): CorpusResult['pipeline'][number] {
   const { raw, speed, pairTokensPerS, threads } = baseline;
   const run = medianRun(runs);
   // The same encoding work as the raw run: its token count over the pipeline's time.
   const tokensPerS = (r: Timing): number => raw.tokens / r.seconds;
-  const ratio = (r: Timing): number => tokensPerS(r) / (speed.tokensPerS * threads);
-  const ratios = runs.map(ratio);
+  const rawSeconds = (i: number): number => {
+    if (paired === undefined || paired.length === 0) return speed.seconds;
+    return (paired.length === runs.length ? paired[i] : medianRun(paired))?.seconds as number;
+  };
+  const ratios = runs.map((r, i) => rawSeconds(i) / (r.seconds * threads));
   return {
     threads,
     warm,
@@ -83,7 +91,7 @@ export function pipelineRow(
     seconds: run.seconds,
     mbPerS: raw.textBytes / run.seconds / 1e6,
     tokensPerS: tokensPerS(run),
-    ratio: ratio(run),
+    ratio: median(ratios),
     ratioRange: [Math.min(...ratios), Math.max(...ratios)],
     ratioToAvailable: tokensPerS(run) / (threads === 1 ? speed.tokensPerS : pairTokensPerS),
     cpuEfficiency: speed.cpuSeconds / run.cpuSeconds,
@@ -92,4 +100,10 @@ export function pipelineRow(
     peakRssMiB: baseline.peakRssMiB,
     loadAverage,
   };
+}
+
+/** The middle value (the upper one of an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
 }

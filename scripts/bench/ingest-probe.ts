@@ -3,7 +3,8 @@
  *
  *   raw       single-thread encode of the texts (already in memory) with one backend, repeated
  *   pipeline  the full pipeline on a fresh cache with N threads (cold), the same request again
- *             (cache hits), then the corpus again under other split seeds (warm), repeated
+ *             (cache hits), then the corpus again under other split seeds (warm), repeated;
+ *             with --paired, each warm build follows a raw encode in the same process
  *   hit       the same request in a fresh process, against a cache a pipeline run left
  *
  * Prints one JSON object on stdout.
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     backend: { type: 'string', default: 'native' },
     'cache-dir': { type: 'string' },
     repeat: { type: 'string', default: '1' },
+    paired: { type: 'boolean', default: false },
   },
 });
 const dataset = values.dataset as string;
@@ -61,12 +63,18 @@ async function readTexts(): Promise<string[]> {
   return texts;
 }
 
+/** The raw encode, ready to run: texts in memory, batches cut, the tokenizer built. */
+interface RawBench {
+  texts: string[];
+  encodeAll: () => Promise<number[][]>;
+}
+
 /**
  * The tokenizer alone on one thread: the library calls the pipeline's threads make (one batch
  * encode per round of the same batches: whole documents for generation, `seq_len` heads for
  * classification), nothing else. Counting and hashing the ids happen after the clock stops.
  */
-async function raw(): Promise<object> {
+async function prepareRaw(): Promise<RawBench> {
   const texts = await readTexts();
   const batches = [...batchesOf(texts)];
   const tokenizer = await loadTokenizer('llama2');
@@ -82,6 +90,11 @@ async function raw(): Promise<object> {
     }
     return all;
   };
+  return { texts, encodeAll };
+}
+
+async function raw(): Promise<object> {
+  const { texts, encodeAll } = await prepareRaw();
   const runs: Timing[] = [];
   let ids: number[][] = [];
   for (let i = 0; i < repeat; i += 1) {
@@ -125,13 +138,21 @@ async function pipeline(): Promise<object> {
       if (!again.value.cacheHit) throw new Error('the same request again was not a cache hit');
       hitsMs.push(again.seconds * 1000);
     }
+    // Paired: the raw encode runs in this process just before each warm build, so that each
+    // ratio compares two measurements taken under the same conditions; a shared machine's speed
+    // drifts by tens of percent between minutes. It is prepared after the cold build, which must
+    // not find the tokenizer already read.
+    const rawBench = values.paired === true ? await prepareRaw() : undefined;
     // Warm: another split seed is another key, so the whole corpus is tokenized again, now with
     // the threads started and the tokenizer built: the service's steady-state speed.
     const warm: Timing[] = [];
+    const pairedRaw: Timing[] = [];
     for (let i = 0; i < repeat; i += 1) {
+      if (rawBench !== undefined) pairedRaw.push(timing(await measure(rawBench.encodeAll)));
       warm.push(timing(await measure(() => ingestDataset(request(7 + i), context))));
     }
-    return { cold: timing(cold), warm, tokens: cold.value.stats.tokens, hitsMs };
+    const paired = rawBench === undefined ? {} : { pairedRaw };
+    return { cold: timing(cold), warm, ...paired, tokens: cold.value.stats.tokens, hitsMs };
   } finally {
     await pool.close();
   }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { AutomatError, ErrorCodes } from '../errors/index.js';
 import { sha256Hex } from './cache-key.js';
+import { BuildLock } from './build-lock.js';
 import { buildShards, keyFor, type BuildPlan } from './ingest-build.js';
 import type { BuildOutcome, IngestContext, IngestOutcome } from './ingest-outcome.js';
 import { resolveIngestRequest, type IngestRequest } from './ingest-request.js';
@@ -43,10 +44,31 @@ export async function ingestDataset(
   );
   const outcome = await builds.run(
     flightKey,
-    async (signal) => (await findShards(plan, context)) ?? buildShards(plan, context, signal),
+    async (signal) =>
+      (await findShards(plan, context)) ?? buildExclusively(plan, context, flightKey, signal),
     context.signal,
   );
   return { ...outcome, stats: { ...outcome.stats, ms: Math.round(performance.now() - started) } };
+}
+
+/**
+ * Builds under the cache folder's lock for these inputs, so that another process on the same
+ * cache (a second executor, `automat0 ingest`) builds them at most once. The cache is looked at
+ * again once the lock is held: another process may have published the shards just before.
+ */
+async function buildExclusively(
+  plan: BuildPlan,
+  context: IngestContext,
+  flightKey: string,
+  signal: AbortSignal,
+): Promise<BuildOutcome> {
+  const path = join(plan.cache.root, 'locks', `${flightKey}.lock`);
+  const { lock } = await BuildLock.acquire(path, { signal, logger: context.logger });
+  try {
+    return (await findShards(plan, context)) ?? (await buildShards(plan, context, signal));
+  } finally {
+    await lock.release();
+  }
 }
 
 async function planIngest(request: IngestRequest, context: IngestContext): Promise<BuildPlan> {
