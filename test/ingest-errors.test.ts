@@ -144,6 +144,38 @@ describe('ingest errors fail the request with a clear message, never the service
     });
   });
 
+  it('names the dataset whose every line has the same label', async () => {
+    const path = join(work, 'one-label.csv');
+    await writeFile(path, 'text,label\nfirst,ham\nsecond,ham\nthird,ham\n');
+
+    await expect(service.ingest(request({ datasetUri: path }))).rejects.toMatchObject({
+      code: ErrorCodes.DATASET_INVALID,
+      message: expect.stringContaining(
+        'one-label.csv: a classification dataset needs at least 2 distinct labels, found 1 ("ham")',
+      ),
+    });
+  });
+
+  // Regression: a binary file's bytes reached the stored error, the terminal and the JSON log.
+  it('keeps raw bytes of a binary file out of the error, escaped and cut short', async () => {
+    const path = join(work, 'garbage.jsonl');
+    const noise = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 37 + 11) % 256));
+    await writeFile(path, Buffer.concat([noise, Buffer.from('\n'), noise]));
+
+    const error = (await service
+      .ingest(request({ datasetUri: path }))
+      .catch((e: unknown) => e)) as Error;
+
+    expect(error).toMatchObject({ code: ErrorCodes.DATASET_INVALID });
+    expect(error.message).toMatch(/garbage\.jsonl has no usable lines \((\d+) read, \1 bad\)/);
+    const invisible = [...error.message].filter((c) => c < ' ' || c === '\ufffd');
+    expect(invisible).toEqual([]);
+    expect(error.message).toContain('\\ufffd');
+    for (const reason of error.message.split('; line ').slice(1)) {
+      expect(reason.length).toBeLessThanOrEqual(220);
+    }
+  });
+
   it('refuses an empty dataset', async () => {
     await expect(
       service.ingest(request({ datasetUri: fixture('empty.jsonl') })),

@@ -77,14 +77,14 @@ describe('input policy: where a TrialSpec may point', () => {
 
   it('refuses a symbolic link that leads out of the root', () => {
     const error = refusal({ dataset_uri: join(root, 'nested', 'escape', 'secret.jsonl') });
-    expect(error.message).toContain('must be inside');
+    expect(error.message).toContain('(it is a symbolic link that leads out of them)');
   });
 
   it('refuses file:// URIs outside the roots and schemes that are not configured', () => {
     expect(refusal({ dataset_uri: 'file:///etc/shadow' }).field).toBe('trial.dataset_uri');
     const http = refusal({ tokenizer_ref: 'http://example.invalid/tokenizer.json' });
     expect(http.field).toBe('trial.tokenizer_ref');
-    expect(http.message).toContain('use one of a local path, file://, s3://');
+    expect(http.message).toContain('must use one of a local path, file://, s3://');
   });
 
   it('refuses a tokenizer path outside the roots', () => {

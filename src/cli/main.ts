@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { TASK_TYPES } from '../contracts/index.js';
+import { TOKENIZER_BACKENDS } from '../ingest/token-encoder.js';
+import { DEVICE_PROFILES } from '../policy/device-profiles.js';
 import { AutomatError } from '../errors/index.js';
 import { cancelCommand } from './commands/cancel.js';
 import { ingestCommand } from './commands/ingest.js';
@@ -16,7 +19,11 @@ const program = new Command()
 program
   .command('serve')
   .description('consume TrialSpecs from the RabbitMQ intake queue and run them')
-  .option('--profile <name>', 'device profile of this machine', 'cpu')
+  .addOption(
+    new Option('--profile <name>', 'device profile of this machine')
+      .choices(Object.keys(DEVICE_PROFILES))
+      .default('cpu'),
+  )
   .action((options) => exit(serveCommand(options)));
 
 program
@@ -42,12 +49,16 @@ program
   .description('tokenize a dataset into cached shards ahead of a search')
   .requiredOption('--tokenizer <ref>', 'tokenizer: registry name, path or s3:// URI')
   .requiredOption('--seq-len <n>', 'tokens per row')
-  .option('--task <type>', 'classification or generation', 'classification')
+  .addOption(new Option('--task <type>', 'task type').choices(TASK_TYPES).default('classification'))
   .option('--val-fraction <f>', 'share held out for validation (default 0.2)')
   .option('--seed <n>', 'seed of the train/validation split (default 1337)')
   .option('--max-bad-fraction <f>', 'share of bad lines tolerated (default 0.01)')
   .option('--threads <n>', 'tokenizer threads (default: all cores)')
-  .option('--backend <name>', 'tokenizer implementation: native or js', 'native')
+  .addOption(
+    new Option('--backend <name>', 'tokenizer implementation')
+      .choices(TOKENIZER_BACKENDS)
+      .default('native'),
+  )
   .option('--json', 'print the result as JSON')
   .action((uri, options) => exit(ingestCommand(uri, options)));
 

@@ -31,15 +31,22 @@ export class ClassificationCollector {
   /** Label of each row as its index in order of first appearance. */
   readonly #firstSeen = new GrowableInt32();
   readonly #names = new Map<string, number>();
+  /** The dataset's name, for errors. */
+  readonly #dataset: string;
   truncated = 0;
 
-  private constructor(spill: TokenSpill, seqLen: number) {
+  private constructor(spill: TokenSpill, seqLen: number, dataset: string) {
     this.#spill = spill;
     this.#seqLen = seqLen;
+    this.#dataset = dataset;
   }
 
-  static async create(folder: string, seqLen: number): Promise<ClassificationCollector> {
-    return new ClassificationCollector(await TokenSpill.create(folder), seqLen);
+  static async create(
+    folder: string,
+    seqLen: number,
+    dataset: string,
+  ): Promise<ClassificationCollector> {
+    return new ClassificationCollector(await TokenSpill.create(folder), seqLen, dataset);
   }
 
   get rows(): number {
@@ -73,7 +80,8 @@ export class ClassificationCollector {
         // A classifier of one class learns nothing, and the worker would fail on it anyway.
         throw new AutomatError(
           ErrorCodes.DATASET_INVALID,
-          `a classification dataset needs at least 2 distinct labels, found ${labels.length}` +
+          `dataset ${this.#dataset}: a classification dataset needs at least 2 distinct ` +
+            `labels, found ${labels.length}` +
             (labels.length === 1 ? ` (${JSON.stringify(labels[0])})` : ''),
         );
       }

@@ -69,7 +69,7 @@ export async function buildShards(
   try {
     collector =
       request.taskType === 'classification'
-        ? await ClassificationCollector.create(staged.folder, request.seqLen)
+        ? await ClassificationCollector.create(staged.folder, request.seqLen, source.name)
         : await GenerationCollector.create(staged.folder);
     const read = await readDataset(plan, tokenizer, collector, context, signal);
     if (read.records.report.badLines > 0) {

@@ -39,14 +39,22 @@ function checkLocation(field: string, value: string, policy: InputPolicy): void 
   if (scheme && scheme !== 'file') {
     if (policy.schemes.includes(scheme)) return;
     const allowed = ['a local path', 'file://', ...policy.schemes.map((s) => `${s}://`)];
-    refuse(field, value, `use one of ${allowed.join(', ')}`);
+    refuse(field, value, `must use one of ${allowed.join(', ')}`);
   }
   if (location.split(/[\\/]/).includes('..')) refuse(field, value, 'must not contain ".."');
 
   const path = scheme === 'file' ? fileURLToPath(location) : resolve(location);
-  const real = realOrNearest(path);
-  const inside = policy.roots.some((root) => real === root || real.startsWith(root + sep));
-  if (!inside) refuse(field, value, `must be inside ${policy.roots.join(' or ')}`);
+  const roots = policy.roots.join(' or ');
+  if (!insideRoots(realOrNearest(path), policy)) {
+    // Named inside the roots, yet resolving outside: a symbolic link on the way leads out.
+    const viaLink = insideRoots(path, policy) || insideRoots(realOrNearest(dirname(path)), policy);
+    const why = viaLink ? ` (it is a symbolic link that leads out of them)` : '';
+    refuse(field, value, `must be inside ${roots}${why}`);
+  }
+}
+
+function insideRoots(real: string, policy: InputPolicy): boolean {
+  return policy.roots.some((root) => real === root || real.startsWith(root + sep));
 }
 
 function refuse(field: string, value: string, expectation: string): never {

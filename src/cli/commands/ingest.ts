@@ -46,7 +46,7 @@ export async function ingestCommand(datasetUri: string, options: IngestCommandOp
       {
         datasetUri,
         tokenizerRef: options.tokenizer,
-        seqLen: Number(options.seqLen),
+        seqLen: requiredInteger('--seq-len', options.seqLen),
         taskType: options.task as TaskTypeName,
         tokenizerBackend: options.backend as TokenizerBackend,
         ...optional('valFraction', options.valFraction),
@@ -69,6 +69,16 @@ export async function ingestCommand(datasetUri: string, options: IngestCommandOp
 function optional(field: string, raw: string | undefined): Record<string, number> {
   const value = optionalNumber(`--${field}`, raw);
   return value === undefined ? {} : { [field]: value };
+}
+
+function requiredInteger(flag: string, raw: string): number {
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(value) || value < 1) {
+    throw new ValidationError(flag, [
+      `${flag} must be a positive integer, got ${JSON.stringify(raw)}`,
+    ]);
+  }
+  return value;
 }
 
 function optionalNumber(flag: string, raw: string | undefined): number | undefined {

@@ -60,8 +60,13 @@ export async function readSpecFile(path: string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
     const reason =
-      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error);
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a folder; name a TrialSpec JSON file'
+          : (error as Error).message;
     throw new AutomatError(
       ErrorCodes.CONFIG_INVALID,
       `cannot read the spec file ${path}: ${reason}`,

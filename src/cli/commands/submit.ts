@@ -15,12 +15,15 @@ export async function submitCommand(specPath: string, options: SubmitOptions): P
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel ?? 'warn', format: 'pretty' });
   const body = await readSpecFile(specPath);
-  if (!options.raw) resolveTrialSpec(contracts.trialSpec.parseJson(body));
+  const trialId = options.raw
+    ? undefined
+    : resolveTrialSpec(contracts.trialSpec.parseJson(body)).spec.trial_id;
 
   const bus = await AmqpBus.connect({ url: config.amqpUrl, names: config.busNames, logger });
   try {
     await bus.submit(body);
-    console.log(`submitted ${specPath} to ${config.busNames.intakeQueue}`);
+    const named = trialId === undefined ? '' : ` (trial ${trialId})`;
+    console.log(`submitted ${specPath}${named} to ${config.busNames.intakeQueue}`);
     return 0;
   } finally {
     await bus.close();
