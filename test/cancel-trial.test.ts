@@ -204,6 +204,10 @@ describe('cancelling a generation trial (RabbitMQ, Postgres, S3, real workers)',
     expect(await checkpointKeys(trial.trialId)).toContain(
       `${trial.trialId}/1/epoch-2/checkpoint.json`,
     );
+    expect((await h.store.listTransitions(trial.trialId)).at(-1)?.reason).toBe(
+      'worker finished: completed (every epoch was done before the cancelled stop could cut any: ' +
+        'too late)',
+    );
   });
 
   it('twice: both are answered, the worker is stopped once, and a later one is told it is over', async () => {

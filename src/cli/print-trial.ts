@@ -32,11 +32,13 @@ export function formatOutcome(outcome: TrialOutcome): string {
   return lines.join('\n');
 }
 
-export function formatTrialRecord(record: TrialRecord): string {
+/** `why`: the reason recorded with the trial's latest state change. */
+export function formatTrialRecord(record: TrialRecord, why?: string): string {
   const best = record.bestMetric;
   return [
     `trial      ${record.trialId} (${record.spec.task_type}, ${record.spec.primary_metric})`,
     `state      ${record.state}${record.stopReason ? ` (stop reason: ${record.stopReason})` : ''}`,
+    ...(why ? [`why        ${why}`] : []),
     `best       ${best?.value == null ? 'none' : `${best.name} = ${best.value.toFixed(4)} at epoch ${best.epoch}`}`,
     `checkpoint ${record.bestCheckpointUri ?? 'none'}`,
     `updated    ${record.updatedAt}`,

@@ -1,4 +1,4 @@
-import type { StopReasonName } from '../contracts/index.js';
+import type { FinalMessage, StopReasonName } from '../contracts/index.js';
 import type { SerializedError } from '../errors/index.js';
 import type { CheckpointLedger } from './checkpoint-ledger.js';
 import type { ResolvedTrial } from './resolve-trial-spec.js';
@@ -7,6 +7,27 @@ import type { TrialOutcome } from './trial-outcome.js';
 import type { TrialRunDeps } from './trial-ports.js';
 import type { TrialPolicies } from './trial-policies.js';
 import type { TrialRecorder } from './trial-recorder.js';
+
+/**
+ * The stop reason and transition reason for a worker that sent its `final` (not failed). A stop
+ * the executor asked for names the reason, unless every planned epoch was done before it could
+ * cut any: then the trial completed, and the reason says the stop came too late.
+ */
+export function finishedVerdict(
+  final: Pick<FinalMessage, 'status' | 'epochs_completed'>,
+  plannedEpochs: number,
+  stop: { reason: StopReasonName; detail: string } | undefined,
+): { reason: StopReasonName; why: string } {
+  const why = `worker finished: ${final.status}`;
+  const completedAll = final.status === 'completed' && final.epochs_completed >= plannedEpochs;
+  if (completedAll) {
+    if (stop === undefined) return { reason: 'completed', why };
+    const late = `every epoch was done before the ${stop.reason} stop could cut any`;
+    return { reason: 'completed', why: `${why} (${late}: ${stop.detail})` };
+  }
+  if (stop !== undefined) return { reason: stop.reason, why: `${why} (${stop.detail})` };
+  return { reason: final.status === 'cancelled' ? 'cancelled' : 'completed', why };
+}
 
 /** What the run knows about its attempts when it ends or reports. */
 export interface AttemptSummary {

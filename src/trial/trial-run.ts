@@ -14,7 +14,7 @@ import { AttemptWatch } from './attempt-watch.js';
 import { CheckpointLedger } from './checkpoint-ledger.js';
 import { planAfterExit } from './plan-after-exit.js';
 import type { ResolvedTrial } from './resolve-trial-spec.js';
-import { TrialEnding, type AttemptSummary } from './trial-ending.js';
+import { TrialEnding, finishedVerdict, type AttemptSummary } from './trial-ending.js';
 import type { TrialOutcome } from './trial-outcome.js';
 import type { IngestResult, TrialMessage, TrialRunDeps, WorkerExit } from './trial-ports.js';
 import { TrialPolicies } from './trial-policies.js';
@@ -280,13 +280,12 @@ export class TrialRun {
       // The verdict waits for the exit, which tells out-of-memory and signals apart.
       return this.#watch.startGrace(attempt);
     }
-    const completedAll =
-      final.status === 'completed' && final.epochs_completed >= this.trial.epochs;
-    const reason: StopReasonName = completedAll
-      ? 'completed'
-      : (this.#stopRequested ?? (final.status === 'cancelled' ? 'cancelled' : 'completed'));
-    const why = this.#stopDetail && !completedAll ? ` (${this.#stopDetail})` : '';
-    await this.#finish(reason, `worker finished: ${final.status}${why}`);
+    const stop =
+      this.#stopRequested === undefined
+        ? undefined
+        : { reason: this.#stopRequested, detail: this.#stopDetail ?? '' };
+    const verdict = finishedVerdict(final, this.trial.epochs, stop);
+    await this.#finish(verdict.reason, verdict.why);
   }
 
   // ── stopping ────────────────────────────────────────────────────────────────────────────

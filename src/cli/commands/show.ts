@@ -30,9 +30,14 @@ export async function showCommand(trialId: string, options: ShowOptions): Promis
       console.error(`no trial ${JSON.stringify(trialId)} in ${where}`);
       return 1;
     }
-    console.log(formatTrialRecord(record));
+    const lastMove = (await store.listTransitions(trialId)).at(-1);
+    console.log(formatTrialRecord(record, lastMove?.reason));
     const epochs = await store.listEpochs(trialId);
-    console.log(`\n${formatEpochTable(epochs, record.spec.primary_metric)}`);
+    console.log(
+      epochs.length === 0
+        ? '\nno epochs recorded'
+        : `\n${formatEpochTable(epochs, record.spec.primary_metric)}`,
+    );
     return 0;
   } finally {
     await store.close();
