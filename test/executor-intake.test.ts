@@ -21,6 +21,11 @@ describe('executor serving its intake queue (RabbitMQ, Postgres, S3, a real work
   let h: ExecutorHarness;
   let dataset: string;
   const received: Array<Record<string, unknown>> = [];
+  const warnings: Array<{ message: string; meta?: Record<string, unknown> }> = [];
+  const recording = {
+    ...silentLogger,
+    warn: (message: string, meta?: Record<string, unknown>) => warnings.push({ message, meta }),
+  };
 
   beforeAll(async () => {
     h = await startExecutorHarness();
@@ -36,7 +41,7 @@ describe('executor serving its intake queue (RabbitMQ, Postgres, S3, a real work
       store: h.store,
       executor: h.executor,
       clock: systemClock,
-      logger: silentLogger,
+      logger: { ...recording, child: () => recording },
       inputPolicy: createInputPolicy([h.workDir], []),
       prefetch: 2,
     });
@@ -88,6 +93,14 @@ describe('executor serving its intake queue (RabbitMQ, Postgres, S3, a real work
       /^trial.dataset_uri must be inside .+, got "\/etc\/passwd"$/,
     );
     expect(deadLetters[7]?.message).toMatch(/^trial must be at most 262144 bytes/);
+    // The path escape is also logged at warn, naming the field and the path.
+    expect(warnings).toContainEqual({
+      message: 'trial spec rejected',
+      meta: expect.objectContaining({
+        field: 'trial.dataset_uri',
+        reason: expect.stringContaining('got "/etc/passwd"'),
+      }),
+    });
     expect(deadLetters[2]?.message).toBe(
       'trial.seq_len must be an integer between 8 and 8192, got "abc"',
     );
