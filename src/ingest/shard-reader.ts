@@ -8,6 +8,7 @@ import {
   type ShardManifest,
   type ShardSplit,
 } from './shard-manifest.js';
+import { ShardRowFile } from './shard-rows.js';
 
 /** One split's arrays as read from disk. */
 export interface ShardSplitData {
@@ -37,17 +38,63 @@ export async function readShards(manifestPath: string): Promise<LoadedShards> {
   };
 }
 
+/** One split with its tokens left on disk, read a batch at a time. */
+export interface ShardSplitRows {
+  rows: number;
+  tokens: ShardRowFile;
+  labels?: Int32Array;
+  lengths?: Int32Array;
+}
+
+export interface OpenedShards {
+  manifest: ShardManifest;
+  train: ShardSplitRows;
+  validation: ShardSplitRows;
+}
+
+/**
+ * Like `readShards`, but each split's tokens stay in their file and are read by row
+ * (`ShardRowFile`); labels and lengths, four bytes a row, are read whole. Every file is checked
+ * by size and sha256 as it is opened, and each token id by `checkTokens` when given.
+ */
+export async function openShards(
+  manifestPath: string,
+  checkTokens?: (ids: Int32Array) => void,
+): Promise<OpenedShards> {
+  const manifest = await readManifest(manifestPath);
+  const dir = dirname(manifestPath);
+  const open = async (split: ShardSplit): Promise<ShardSplitRows> => {
+    const columns = split.tokens.shape[1] ?? 1;
+    const opened: ShardSplitRows = {
+      rows: split.rows,
+      tokens: await ShardRowFile.open(dir, split.tokens, columns, checkTokens),
+    };
+    if (split.labels !== undefined) opened.labels = await readArray(dir, split.labels);
+    if (split.lengths !== undefined) opened.lengths = await readArray(dir, split.lengths);
+    return opened;
+  };
+  const train = await open(manifest.splits.train);
+  const validation = await open(manifest.splits.validation).catch(async (error: unknown) => {
+    await train.tokens.close();
+    throw error;
+  });
+  return { manifest, train, validation };
+}
+
 /** Parses manifest.json and checks its format; SHARD_CORRUPT when it is unreadable or foreign. */
 export async function readManifest(manifestPath: string): Promise<ShardManifest> {
   let value: unknown;
   try {
     value = JSON.parse(await readFile(manifestPath, 'utf8'));
   } catch (error) {
-    throw corrupt(`${manifestPath} cannot be read as JSON: ${(error as Error).message}`, error);
+    throw shardCorrupt(
+      `${manifestPath} cannot be read as JSON: ${(error as Error).message}`,
+      error,
+    );
   }
   const manifest = value as Partial<ShardManifest> | null;
   if (manifest?.format !== SHARD_FORMAT) {
-    throw corrupt(
+    throw shardCorrupt(
       `${manifestPath}: format must be "${SHARD_FORMAT}", got ${JSON.stringify(manifest?.format)}`,
     );
   }
@@ -55,7 +102,9 @@ export async function readManifest(manifestPath: string): Promise<ShardManifest>
     manifest.splits?.train?.tokens === undefined ||
     manifest.splits.validation?.tokens === undefined
   ) {
-    throw corrupt(`${manifestPath}: splits.train.tokens and splits.validation.tokens are required`);
+    throw shardCorrupt(
+      `${manifestPath}: splits.train.tokens and splits.validation.tokens are required`,
+    );
   }
   return manifest as ShardManifest;
 }
@@ -148,18 +197,18 @@ async function readArray(dir: string, file: ShardFile): Promise<Int32Array> {
   try {
     bytes = await readFile(path);
   } catch (error) {
-    throw corrupt(`${path} cannot be read: ${(error as Error).message}`, error);
+    throw shardCorrupt(`${path} cannot be read: ${(error as Error).message}`, error);
   }
   const expected = file.shape.reduce((a, b) => a * b, 1) * Int32Array.BYTES_PER_ELEMENT;
   if (bytes.byteLength !== file.bytes || bytes.byteLength !== expected) {
-    throw corrupt(
+    throw shardCorrupt(
       `${path} holds ${bytes.byteLength} bytes; expected ${file.bytes} ` +
         `for shape [${file.shape.join(', ')}]`,
     );
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (sha256 !== file.sha256) {
-    throw corrupt(`${path} has sha256 ${sha256}; manifest says ${file.sha256}`);
+    throw shardCorrupt(`${path} has sha256 ${sha256}; manifest says ${file.sha256}`);
   }
   const count = bytes.byteLength / Int32Array.BYTES_PER_ELEMENT;
   if (bytes.byteOffset % Int32Array.BYTES_PER_ELEMENT === 0) {
@@ -171,6 +220,7 @@ async function readArray(dir: string, file: ShardFile): Promise<Int32Array> {
   return copy;
 }
 
-function corrupt(message: string, cause?: unknown): AutomatError {
+/** SHARD_CORRUPT with `message`, which names the file. */
+export function shardCorrupt(message: string, cause?: unknown): AutomatError {
   return new AutomatError(ErrorCodes.SHARD_CORRUPT, message, { cause });
 }

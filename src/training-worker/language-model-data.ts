@@ -1,7 +1,7 @@
 import type { ModelSettingsValue } from '../contracts/index.js';
-import type { ShardSplitData } from '../ingest/shard-reader.js';
+import type { ShardSplitRows } from '../ingest/shard-reader.js';
 import type { BlockSplit } from './token-blocks.js';
-import { checkBelow, invalid, readShardsFor } from './training-data.js';
+import { invalid, readShardsFor } from './training-data.js';
 
 export interface LanguageModelData {
   tokenizerRef: string;
@@ -10,9 +10,9 @@ export interface LanguageModelData {
 }
 
 /**
- * Reads the generation shard set at `manifestPath` and verifies it fits `model`: blocks of
+ * Opens the generation shard set at `manifestPath` and verifies it fits `model`: blocks of
  * model.seq_len + 1 ids (inputs and targets overlap by all but one), token ids below
- * vocab_size, and at least one block in each split. Mismatches are AUTOMAT_E_DATASET_INVALID
+ * vocab_size (checked as the files are opened), and at least one block in each split. Mismatches are AUTOMAT_E_DATASET_INVALID
  * naming both values.
  */
 export async function loadLanguageModelData(
@@ -29,17 +29,16 @@ export async function loadLanguageModelData(
   }
   return {
     tokenizerRef: manifest.tokenizer.ref,
-    train: blocks('train', train, columns, model.vocab_size),
-    validation: blocks('validation', validation, columns, model.vocab_size),
+    train: blocks('train', train, columns),
+    validation: blocks('validation', validation, columns),
   };
 }
 
-function blocks(name: string, split: ShardSplitData, columns: number, vocab: number): BlockSplit {
+function blocks(name: string, split: ShardSplitRows, columns: number): BlockSplit {
   const { rows, tokens } = split;
-  if (tokens.length !== rows * columns) {
+  if (tokens.rows !== rows || tokens.columns !== columns) {
     invalid(`splits.${name} does not hold ${rows} blocks of ${columns} ids`);
   }
   if (rows === 0) invalid(`splits.${name} holds no blocks`);
-  checkBelow(`splits.${name} token id`, tokens, vocab);
   return { rows, columns, tokens };
 }

@@ -28,7 +28,7 @@ export function gatherRows(
   };
   for (let i = 0; i < size; i++) {
     const row = order[start + i] as number;
-    batch.ids.set(split.tokens.subarray(row * seqLen, (row + 1) * seqLen), i * seqLen);
+    split.tokens.copyRow(row, batch.ids, i * seqLen);
     const length = Math.min(Math.max(split.lengths[row] as number, 0), seqLen);
     batch.lengths[i] = length;
     batch.labels[i] = split.labels[row] as number;
@@ -37,7 +37,7 @@ export function gatherRows(
   return batch;
 }
 
-/** Rows `start .. start + size)` in file order, without copying. */
+/** Rows `start .. start + size)` in file order, read in one go. */
 export function sliceRows(split: LabelledSplit, start: number, size: number): RowBatch {
   const { seqLen } = split;
   const lengths = split.lengths.subarray(start, start + size);
@@ -45,7 +45,7 @@ export function sliceRows(split: LabelledSplit, start: number, size: number): Ro
   for (const length of lengths) realTokens += Math.min(Math.max(length, 0), seqLen);
   return {
     size,
-    ids: split.tokens.subarray(start * seqLen, (start + size) * seqLen),
+    ids: split.tokens.readRows(start, size),
     lengths,
     labels: split.labels.subarray(start, start + size),
     realTokens,

@@ -1,3 +1,5 @@
+import type { TokenRows } from '../ingest/shard-rows.js';
+
 /**
  * One split of generation shards: `rows` packed blocks of `columns` (seq_len + 1) token ids. A
  * block's first seq_len ids are the model's inputs and its last seq_len the targets, so every
@@ -6,8 +8,8 @@
 export interface BlockSplit {
   rows: number;
   columns: number;
-  /** Row-major, `rows × columns`. */
-  tokens: Int32Array;
+  /** `rows × columns`, read from the shard file a batch at a time. */
+  tokens: TokenRows;
 }
 
 /** Blocks copied out of a split as input and target windows, ready to become tensors. */
@@ -32,10 +34,11 @@ export function gatherBlocks(
   return batch;
 }
 
-/** Blocks `start .. start + size)` in file order. */
+/** Blocks `start .. start + size)` in file order, read in one go. */
 export function sliceBlocks(split: BlockSplit, start: number, size: number): BlockBatch {
   const batch = emptyBatch(size, split.columns - 1);
-  for (let i = 0; i < size; i++) copyBlock(split, start + i, batch, i);
+  const blocks = split.tokens.readRows(start, size);
+  for (let i = 0; i < size; i++) splitBlock(blocks, i, split.columns, batch, i);
   return batch;
 }
 
@@ -49,9 +52,19 @@ function emptyBatch(size: number, seqLen: number): BlockBatch {
 }
 
 function copyBlock(split: BlockSplit, row: number, batch: BlockBatch, at: number): void {
-  const { columns, tokens } = split;
+  splitBlock(split.tokens.readRows(row, 1), 0, split.columns, batch, at);
+}
+
+/** Block `index` of `blocks` becomes input window and target window `at` of the batch. */
+function splitBlock(
+  blocks: Int32Array,
+  index: number,
+  columns: number,
+  batch: BlockBatch,
+  at: number,
+): void {
   const seqLen = columns - 1;
-  const from = row * columns;
-  batch.inputs.set(tokens.subarray(from, from + seqLen), at * seqLen);
-  batch.targets.set(tokens.subarray(from + 1, from + columns), at * seqLen);
+  const from = index * columns;
+  batch.inputs.set(blocks.subarray(from, from + seqLen), at * seqLen);
+  batch.targets.set(blocks.subarray(from + 1, from + columns), at * seqLen);
 }

@@ -1,14 +1,15 @@
 import { stat } from 'node:fs/promises';
 import type { ModelSettingsValue } from '../contracts/index.js';
 import { AutomatError, ErrorCodes } from '../errors/index.js';
-import { readShards, type LoadedShards, type ShardSplitData } from '../ingest/shard-reader.js';
+import { openShards, type OpenedShards, type ShardSplitRows } from '../ingest/shard-reader.js';
+import type { TokenRows } from '../ingest/shard-rows.js';
 
 /** One split of a classification shard set, checked against the model that trains on it. */
 export interface LabelledSplit {
   rows: number;
   seqLen: number;
-  /** Row-major token ids, `rows × seqLen`. */
-  tokens: Int32Array;
+  /** Token ids, `rows × seqLen`, read from the shard file a batch at a time. */
+  tokens: TokenRows;
   labels: Int32Array;
   /** Real (unpadded) tokens per row. */
   lengths: Int32Array;
@@ -47,13 +48,14 @@ export async function loadTrainingData(
 }
 
 /**
- * Reads a shard set (the shard reader checks every file's sha256) made for `model`'s task.
+ * Opens a shard set made for `model`'s task: every file's size and sha256 are checked, and every
+ * token id against vocab_size, in one streaming pass; tokens are then read a batch at a time.
  * AUTOMAT_E_DATASET_NOT_FOUND when there is no manifest at the path.
  */
 export async function readShardsFor(
   manifestPath: string,
   model: ModelSettingsValue,
-): Promise<LoadedShards> {
+): Promise<OpenedShards> {
   const found = await stat(manifestPath).then(
     (s) => s.isFile(),
     () => false,
@@ -64,8 +66,11 @@ export async function readShardsFor(
       `dataset_uri ${JSON.stringify(manifestPath)} is not a shard manifest file that exists`,
     );
   }
-  const shards = await readShards(manifestPath);
+  const shards = await openShards(manifestPath, (ids) =>
+    checkBelow('token id', ids, model.vocab_size),
+  );
   if (shards.manifest.task_type !== model.task_type) {
+    await Promise.all([shards.train.tokens.close(), shards.validation.tokens.close()]);
     invalid(
       `the shards hold ${shards.manifest.task_type} data but model.task_type is ${model.task_type}`,
     );
@@ -73,17 +78,17 @@ export async function readShardsFor(
   return shards;
 }
 
-function labelled(name: string, split: ShardSplitData, model: ModelSettingsValue): LabelledSplit {
+function labelled(name: string, split: ShardSplitRows, model: ModelSettingsValue): LabelledSplit {
   const { labels, lengths, tokens, rows } = split;
   if (labels === undefined || lengths === undefined) {
     invalid(`splits.${name} has no labels or lengths file`);
   }
   const seqLen = model.seq_len;
-  if (tokens.length !== rows * seqLen || labels.length !== rows || lengths.length !== rows) {
+  const shaped = tokens.rows === rows && tokens.columns === seqLen;
+  if (!shaped || labels.length !== rows || lengths.length !== rows) {
     invalid(`splits.${name} arrays do not hold ${rows} rows of ${seqLen} tokens`);
   }
   checkBelow(`splits.${name} label`, labels, model.num_labels);
-  checkBelow(`splits.${name} token id`, tokens, model.vocab_size);
   return { rows, seqLen, tokens, labels, lengths };
 }
 
