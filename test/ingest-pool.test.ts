@@ -114,6 +114,27 @@ describe('IngestPool', () => {
     }
   });
 
+  // Regression: with maxInFlight 16 (eight threads by default) Node warned of an abort-listener
+  // leak on the caller's signal.
+  it('keeps many batches in flight on one signal without a listener-leak warning', async () => {
+    const own = new IngestPool({ threads: 1, maxInFlight: 16 });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const signal = new AbortController().signal;
+      const batches = await Promise.all(
+        Array.from({ length: 16 }, (_, i) => own.enqueue(task([`text ${i}`]), signal)),
+      );
+      await Promise.all(batches.map((b) => b.result));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+      await own.close();
+    }
+  });
+
   it('closes once and refuses batches afterwards, saying why it closed', async () => {
     const own = new IngestPool({ threads: 1 });
     await own.run(task(['warm up']));

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import { Piscina } from 'piscina';
 import { AutomatError, ErrorCodes, deserializeError } from '../errors/index.js';
 import { distEntry } from '../runtime/dist-path.js';
@@ -11,6 +12,9 @@ import { keepTokenizerLibrarySerial } from './tokenizer-parallelism.js';
  * for the main thread to dispatch one.
  */
 const BATCHES_PER_THREAD = 2;
+
+/** Listeners a caller's signal may carry besides the pool's: Node's own default. */
+const LISTENER_MARGIN = 10;
 
 export interface IngestPoolOptions {
   /** Worker threads. Default `os.availableParallelism()`. */
@@ -77,6 +81,11 @@ export class IngestPool {
 
   /** Waits for a free slot, then starts the batch. Rejects with CANCELLED when `signal` aborts. */
   async enqueue(task: TokenizeTask, signal?: AbortSignal): Promise<PendingBatch> {
+    // Each batch in flight listens on the caller's signal; past Node's default of 10 listeners,
+    // which a pool of six threads or more reaches, Node would warn of a leak that is none.
+    if (signal !== undefined && getMaxListeners(signal) < this.maxInFlight + LISTENER_MARGIN) {
+      setMaxListeners(this.maxInFlight + LISTENER_MARGIN, signal);
+    }
     await this.#acquire(signal);
     const running = this.#piscina.run(task);
     // The slot stays taken until the thread is done, even when the caller stopped waiting.
