@@ -12,8 +12,8 @@ export interface LanguageModelData {
 /**
  * Opens the generation shard set at `manifestPath` and verifies it fits `model`: blocks of
  * model.seq_len + 1 ids (inputs and targets overlap by all but one), token ids below
- * vocab_size (checked as the files are opened), and at least one block in each split. Mismatches are AUTOMAT_E_DATASET_INVALID
- * naming both values.
+ * vocab_size (checked as the files are opened), and at least one block in each split.
+ * Mismatches are AUTOMAT_E_DATASET_INVALID naming both values.
  */
 export async function loadLanguageModelData(
   manifestPath: string,
