@@ -176,7 +176,9 @@ describe('ingestDataset', () => {
       ingestDataset({ ...classification, datasetUri: fixture('empty.jsonl') }, context),
     ).rejects.toMatchObject({ code: ErrorCodes.DATASET_INVALID });
     await expect(ingestDataset({ ...classification, seqLen: 0 }, context)).rejects.toMatchObject({
-      message: expect.stringContaining('ingest.seqLen must be a positive integer'),
+      message: expect.stringContaining(
+        'ingest.seqLen must be an integer between 8 and 8192, got 0',
+      ),
     });
   });
 

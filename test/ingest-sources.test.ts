@@ -164,14 +164,22 @@ describe('CSV and TSV', () => {
     });
   });
 
-  it('reports a quoted field that never closes', async () => {
+  // Regression: the lines swallowed by the open quote counted as one bad line, so a large file
+  // passed the bad-line threshold while losing everything after the quote.
+  it('counts every line a never-closed quote swallowed as bad', async () => {
     const path = join(dir, 'open.csv');
-    await writeFile(path, 'text,label\nfine,a\n"never closed,b\nmore\n');
+    const rows = (n: number, from: number) =>
+      Array.from({ length: n }, (_, i) => `row ${from + i},${i % 2 ? 'a' : 'b'}\n`).join('');
+    await writeFile(path, `text,label\n${rows(300, 0)}"never closed,b\n${rows(300, 300)}`);
 
     const { records, source } = await read(path, { format: 'csv', requireLabel: true });
 
-    expect(records).toHaveLength(1);
-    expect(source.report.firstBad).toEqual([{ line: 3, reason: 'a quoted field is never closed' }]);
+    expect(records).toHaveLength(300);
+    expect(source.report.badLines).toBe(301);
+    expect(source.report.firstBad).toEqual([
+      { line: 302, reason: 'a quoted field is never closed; lines 302–602 were read into it' },
+    ]);
+    expect(() => source.assertUsable(0.01)).toThrow('301 of 601 lines are bad');
   });
 });
 

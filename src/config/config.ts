@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { DEFAULT_BUS_NAMES, type BusTopologyNames } from '../bus/bus-topology.js';
 import type { LogLevel } from '../log/logger.js';
@@ -85,7 +85,8 @@ export function loadConfig(env: Env = process.env): ExecutorConfig {
     s3: loadS3(env),
     workDir,
     concurrency: optionalInt(env, 'AUTOMAT_CONCURRENCY', 1),
-    ingestThreads: optionalInt(env, 'AUTOMAT_INGEST_THREADS', 1),
+    // Tokenizing is CPU-bound: more threads than cores only cost memory.
+    ingestThreads: optionalInt(env, 'AUTOMAT_INGEST_THREADS', 1, availableParallelism()),
     stopGraceMs: optionalInt(env, 'AUTOMAT_STOP_GRACE_MS') ?? 30_000,
     startupTimeoutMs: optionalInt(env, 'AUTOMAT_STARTUP_TIMEOUT_MS') ?? 120_000,
     policy: loadPolicy(env),
@@ -102,7 +103,7 @@ export function loadConfig(env: Env = process.env): ExecutorConfig {
     executorId: env.AUTOMAT_EXECUTOR_ID ?? defaultExecutorId(workDir),
     leaseTtlMs: optionalInt(env, 'AUTOMAT_LEASE_TTL_MS', 1000) ?? 30_000,
     storeOutageMs: optionalInt(env, 'AUTOMAT_STORE_OUTAGE_MS') ?? 300_000,
-    healthPort: optionalInt(env, 'AUTOMAT_HEALTH_PORT'),
+    healthPort: optionalInt(env, 'AUTOMAT_HEALTH_PORT', 1, 65_535),
   };
 }
 
@@ -157,12 +158,22 @@ function list(raw: string | undefined, separator: string): string[] | undefined 
     .filter((item) => item !== '');
 }
 
-function optionalInt(env: Env, name: string, minimum = 0): number | undefined {
+function optionalInt(
+  env: Env,
+  name: string,
+  minimum = 0,
+  maximum = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < minimum) {
-    const expected = minimum === 0 ? 'a non-negative integer' : `an integer of at least ${minimum}`;
+  if (!Number.isInteger(value) || value < minimum || value > maximum) {
+    const expected =
+      maximum !== Number.MAX_SAFE_INTEGER
+        ? `an integer between ${minimum} and ${maximum}`
+        : minimum === 0
+          ? 'a non-negative integer'
+          : `an integer of at least ${minimum}`;
     throw new AutomatError(
       ErrorCodes.CONFIG_INVALID,
       `${name} must be ${expected}, got ${JSON.stringify(raw)}`,

@@ -4,6 +4,9 @@ import { TrialId } from './common.js';
 export const TASK_TYPES = ['classification', 'generation'] as const;
 export const PRIMARY_METRICS = ['val_accuracy', 'val_loss', 'val_perplexity'] as const;
 
+/** Tokens per row a trial (and an ingest) may ask for. */
+export const SEQ_LEN_RANGE = { min: 8, max: 8192 } as const;
+
 export const TaskType = Type.Union(
   TASK_TYPES.map((t) => Type.Literal(t)),
   { description: `one of ${TASK_TYPES.map((t) => `"${t}"`).join(', ')}` },
@@ -91,9 +94,9 @@ export const TrialSpecSchema = Type.Object(
       description: 'a non-empty device profile name such as "cpu"',
     }),
     seq_len: Type.Integer({
-      minimum: 8,
-      maximum: 8192,
-      description: 'an integer between 8 and 8192',
+      minimum: SEQ_LEN_RANGE.min,
+      maximum: SEQ_LEN_RANGE.max,
+      description: `an integer between ${SEQ_LEN_RANGE.min} and ${SEQ_LEN_RANGE.max}`,
     }),
     embed_dim: Type.Integer({
       minimum: 1,

@@ -9,6 +9,7 @@ import type { ResolvedIngestRequest } from './ingest-request.js';
 import type { LoadedTokenizer } from './loaded-tokenizer.js';
 import type { ShardCache } from './shard-cache.js';
 import type { ShardSplit } from './shard-manifest.js';
+import { sweepAbandonedStaging } from './staging-sweep.js';
 import { StagedShards, type ManifestHeader } from './shard-writer.js';
 import type { ByteSource } from './sources/byte-source.js';
 import type { DatasetFormat, DatasetUri } from './sources/dataset-uri.js';
@@ -64,6 +65,7 @@ export async function buildShards(
     s3: context.s3,
     downloadDir: join(cache.root, 'tokenizers'),
   });
+  await sweepAbandonedStaging(cache.root, log);
   const staged = await StagedShards.create(cache.root);
   let collector: Collector | undefined;
   try {

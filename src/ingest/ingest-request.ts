@@ -1,4 +1,4 @@
-import type { TaskTypeName } from '../contracts/index.js';
+import { SEQ_LEN_RANGE, type TaskTypeName } from '../contracts/index.js';
 import { ValidationError } from '../errors/index.js';
 import { TOKENIZER_BACKENDS, type TokenizerBackend } from './token-encoder.js';
 
@@ -33,8 +33,16 @@ export const INGEST_DEFAULTS = {
   tokenizerBackend: 'native',
 } as const;
 
+/** How a field is named in errors; the CLI names its options instead. */
+export type FieldNamer = (field: keyof IngestRequest) => string;
+
+const internalName: FieldNamer = (field) => `ingest.${field}`;
+
 /** Applies defaults and checks ranges; throws ValidationError naming the field. */
-export function resolveIngestRequest(request: IngestRequest): ResolvedIngestRequest {
+export function resolveIngestRequest(
+  request: IngestRequest,
+  nameOf: FieldNamer = internalName,
+): ResolvedIngestRequest {
   const resolved = {
     ...request,
     valFraction: request.valFraction ?? INGEST_DEFAULTS.valFraction,
@@ -42,48 +50,39 @@ export function resolveIngestRequest(request: IngestRequest): ResolvedIngestRequ
     maxBadFraction: request.maxBadFraction ?? INGEST_DEFAULTS.maxBadFraction,
     tokenizerBackend: request.tokenizerBackend ?? INGEST_DEFAULTS.tokenizerBackend,
   };
-  check(
-    'ingest.datasetUri',
-    resolved.datasetUri.length > 0,
-    'a non-empty path',
-    resolved.datasetUri,
-  );
-  check(
-    'ingest.tokenizerRef',
-    resolved.tokenizerRef.length > 0,
-    'a non-empty ref',
-    resolved.tokenizerRef,
-  );
-  check(
-    'ingest.seqLen',
-    Number.isInteger(resolved.seqLen) && resolved.seqLen >= 1,
-    'a positive integer',
-    resolved.seqLen,
-  );
-  check(
-    'ingest.valFraction',
-    resolved.valFraction > 0 && resolved.valFraction < 1,
-    'a number between 0 and 1, exclusive',
-    resolved.valFraction,
-  );
-  check(
-    'ingest.seed',
-    Number.isInteger(resolved.seed) && resolved.seed >= 0 && resolved.seed < 2 ** 32,
-    'a non-negative 32-bit integer',
-    resolved.seed,
-  );
-  check(
-    'ingest.maxBadFraction',
-    resolved.maxBadFraction >= 0 && resolved.maxBadFraction <= 1,
-    'a number between 0 and 1',
-    resolved.maxBadFraction,
-  );
-  check(
-    'ingest.tokenizerBackend',
-    TOKENIZER_BACKENDS.includes(resolved.tokenizerBackend),
-    `one of ${TOKENIZER_BACKENDS.join(', ')}`,
-    resolved.tokenizerBackend,
-  );
+  const { min, max } = SEQ_LEN_RANGE;
+  const checks: Array<[keyof IngestRequest, boolean, string]> = [
+    ['datasetUri', resolved.datasetUri.length > 0, 'a non-empty path'],
+    ['tokenizerRef', resolved.tokenizerRef.length > 0, 'a non-empty ref'],
+    [
+      'seqLen',
+      Number.isInteger(resolved.seqLen) && resolved.seqLen >= min && resolved.seqLen <= max,
+      `an integer between ${min} and ${max}`,
+    ],
+    [
+      'valFraction',
+      resolved.valFraction > 0 && resolved.valFraction < 1,
+      'a number between 0 and 1, exclusive',
+    ],
+    [
+      'seed',
+      Number.isInteger(resolved.seed) && resolved.seed >= 0 && resolved.seed < 2 ** 32,
+      'a non-negative 32-bit integer',
+    ],
+    [
+      'maxBadFraction',
+      resolved.maxBadFraction >= 0 && resolved.maxBadFraction <= 1,
+      'a number between 0 and 1',
+    ],
+    [
+      'tokenizerBackend',
+      TOKENIZER_BACKENDS.includes(resolved.tokenizerBackend),
+      `one of ${TOKENIZER_BACKENDS.join(', ')}`,
+    ],
+  ];
+  for (const [field, ok, expected] of checks) {
+    check(nameOf(field), ok, expected, resolved[field]);
+  }
   return resolved;
 }
 

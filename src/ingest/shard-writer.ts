@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { AutomatError, ErrorCodes } from '../errors/index.js';
 import { ShardArrayWriter } from './shard-array-writer.js';
 import { settleShardTimes } from './shard-reader.js';
+import { stagingName } from './staging-sweep.js';
 import {
   SHARD_FORMAT,
   type ShardFile,
@@ -75,7 +76,7 @@ export class StagedShards {
     if (endianness() !== 'LE') {
       throw new AutomatError(ErrorCodes.INTERNAL, 'shards are little-endian; this host is not');
     }
-    const folder = join(parent, `.staging-${process.pid}-${randomUUID()}`);
+    const folder = join(parent, stagingName(randomUUID()));
     await mkdir(folder, { recursive: true });
     return new StagedShards(folder);
   }

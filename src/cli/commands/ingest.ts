@@ -1,9 +1,15 @@
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { TaskTypeName } from '../../contracts/index.js';
 import { loadConfig } from '../../config/config.js';
 import { ValidationError } from '../../errors/index.js';
 import { ShardService } from '../../executor/shard-service.js';
 import type { IngestOutcome, IngestProgress } from '../../ingest/ingest-dataset.js';
+import {
+  resolveIngestRequest,
+  type FieldNamer,
+  type IngestRequest,
+} from '../../ingest/ingest-request.js';
 import type { TokenizerBackend } from '../../ingest/token-encoder.js';
 import { createLogger } from '../../log/logger.js';
 
@@ -30,7 +36,20 @@ export async function ingestCommand(datasetUri: string, options: IngestCommandOp
     level: config.logLevel ?? 'warn',
     format: 'pretty',
   });
-  const threads = optionalNumber('--threads', options.threads) ?? config.ingestThreads;
+  const request = resolveIngestRequest(
+    {
+      datasetUri,
+      tokenizerRef: options.tokenizer,
+      seqLen: optionalNumber('--seq-len', options.seqLen) as number,
+      taskType: options.task as TaskTypeName,
+      tokenizerBackend: options.backend as TokenizerBackend,
+      ...optional('valFraction', options.valFraction),
+      ...optional('seed', options.seed),
+      ...optional('maxBadFraction', options.maxBadFraction),
+    },
+    flagOf,
+  );
+  const threads = threadCount(options.threads) ?? config.ingestThreads;
   const service = new ShardService({
     cacheDir: join(config.workDir, 'shards'),
     logger,
@@ -43,16 +62,7 @@ export async function ingestCommand(datasetUri: string, options: IngestCommandOp
   const bar = new ProgressBar();
   try {
     const outcome = await service.prepare(
-      {
-        datasetUri,
-        tokenizerRef: options.tokenizer,
-        seqLen: requiredInteger('--seq-len', options.seqLen),
-        taskType: options.task as TaskTypeName,
-        tokenizerBackend: options.backend as TokenizerBackend,
-        ...optional('valFraction', options.valFraction),
-        ...optional('seed', options.seed),
-        ...optional('maxBadFraction', options.maxBadFraction),
-      },
+      request,
       (progress) => bar.update(progress),
       controller.signal,
     );
@@ -66,16 +76,29 @@ export async function ingestCommand(datasetUri: string, options: IngestCommandOp
   }
 }
 
-function optional(field: string, raw: string | undefined): Record<string, number> {
-  const value = optionalNumber(`--${field}`, raw);
+/** `seqLen` → `--seq-len`: errors name the option the user typed. */
+const flagOf: FieldNamer = (field) =>
+  field === 'datasetUri'
+    ? '<dataset_uri>'
+    : field === 'tokenizerRef'
+      ? '--tokenizer'
+      : field === 'tokenizerBackend'
+        ? '--backend'
+        : `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+function optional(field: keyof IngestRequest, raw: string | undefined): Record<string, number> {
+  const value = optionalNumber(flagOf(field), raw);
   return value === undefined ? {} : { [field]: value };
 }
 
-function requiredInteger(flag: string, raw: string): number {
+/** Tokenizing is CPU-bound: more threads than cores only cost memory. */
+function threadCount(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const cores = availableParallelism();
   const value = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(value) || value < 1) {
-    throw new ValidationError(flag, [
-      `${flag} must be a positive integer, got ${JSON.stringify(raw)}`,
+  if (raw.trim() === '' || !Number.isInteger(value) || value < 1 || value > cores) {
+    throw new ValidationError('--threads', [
+      `--threads must be an integer between 1 and ${cores} (this machine's cores), got ${JSON.stringify(raw)}`,
     ]);
   }
   return value;

@@ -1,12 +1,12 @@
 import { AmqpBus } from '../../bus/amqp-bus.js';
 import { loadConfig } from '../../config/config.js';
 import { ControlConsumer, controlBusNames } from '../../executor/control-consumer.js';
-import { Executor } from '../../executor/executor.js';
+import { Executor, type ExecutorRuntime } from '../../executor/executor.js';
 import { IntakeConsumer } from '../../executor/intake-consumer.js';
 import { createServerRuntime, executorOptions } from '../../executor/runtime.js';
 import { TrialRecovery } from '../../executor/trial-recovery.js';
 import { HealthServer } from '../../health/health-server.js';
-import { createLogger } from '../../log/logger.js';
+import { createLogger, type Logger } from '../../log/logger.js';
 import { DEVICE_PROFILES, resolveDeviceProfile } from '../../policy/device-profiles.js';
 import { AutomatError, ErrorCodes } from '../../errors/index.js';
 import { createInputPolicy } from '../../policy/input-policy.js';
@@ -42,43 +42,44 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
     scanMs: Math.max(1_000, Math.round(config.leaseTtlMs / 2)),
     onTrialEnded: () => void intake.reconcile(),
   });
-  // Trials left by a crash come first; the intake then pauses if they fill every slot.
-  await recovery.start();
-  await intake.start();
-  // A second connection whose intake is the control queue; see controlBusNames.
-  const controlBus = await AmqpBus.connect({
-    url: config.amqpUrl,
-    names: controlBusNames(config.busNames),
-    logger,
-    connectionName: 'automat0-control',
-  });
-  const control = new ControlConsumer({
-    bus: controlBus,
-    executor,
-    store: runtime.store,
-    clock: runtime.clock,
-    logger,
-  });
-  await control.start();
-  const stopWatchingControl = controlBus.onHealthChange((health) =>
-    executor.health.report(
-      'bus',
-      'control connection',
-      health.status === 'connected' ? undefined : `control connection ${health.status}`,
-    ),
-  );
-  const healthServer =
-    config.healthPort === undefined
-      ? undefined
-      : await HealthServer.start({
-          port: config.healthPort,
-          logger,
-          snapshot: () => ({
-            ...executor.health.snapshot(),
-            executor: executor.id,
-            trials: executor.trialIds,
-          }),
-        });
+  let controlBus: AmqpBus | undefined;
+  let stopWatchingControl = (): void => undefined;
+  let healthServer: HealthServer | undefined;
+  try {
+    // First, so that a port already taken stops the start before any spec is consumed.
+    healthServer =
+      config.healthPort === undefined
+        ? undefined
+        : await HealthServer.start({
+            port: config.healthPort,
+            logger,
+            snapshot: () => ({
+              ...executor.health.snapshot(),
+              executor: executor.id,
+              trials: executor.trialIds,
+            }),
+          });
+    // Trials left by a crash come first; the intake then pauses if they fill every slot.
+    await recovery.start();
+    await intake.start();
+    // A second connection whose intake is the control queue; see controlBusNames.
+    controlBus = await AmqpBus.connect({
+      url: config.amqpUrl,
+      names: controlBusNames(config.busNames),
+      logger,
+      connectionName: 'automat0-control',
+    });
+    stopWatchingControl = await startControl(controlBus, executor, runtime, logger);
+  } catch (error) {
+    // A start that fails half-way (the health port taken, the broker gone) must not leave the
+    // process consuming with nobody to stop it: undo what started, then report.
+    recovery.stop();
+    stopWatchingControl();
+    await controlBus?.close().catch(() => undefined);
+    await executor.close().catch(() => undefined);
+    await healthServer?.close().catch(() => undefined);
+    throw error;
+  }
   logger.info('serving', {
     executor: executor.id,
     queue: config.busNames.intakeQueue,
@@ -100,6 +101,30 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
   await executor.close();
   await healthServer?.close();
   return 0;
+}
+
+/** Starts the planner-command consumer; returns what stops its health reports. */
+async function startControl(
+  controlBus: AmqpBus,
+  executor: Executor,
+  runtime: ExecutorRuntime,
+  logger: Logger,
+): Promise<() => void> {
+  const control = new ControlConsumer({
+    bus: controlBus,
+    executor,
+    store: runtime.store,
+    clock: runtime.clock,
+    logger,
+  });
+  await control.start();
+  return controlBus.onHealthChange((health) =>
+    executor.health.report(
+      'bus',
+      'control connection',
+      health.status === 'connected' ? undefined : `control connection ${health.status}`,
+    ),
+  );
 }
 
 function profileConcurrency(name: string): number {

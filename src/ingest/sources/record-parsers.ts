@@ -17,8 +17,8 @@ export interface ParseContext {
   requireLabel: boolean;
   textField: string;
   labelField: string;
-  /** Counts and remembers a skipped line. */
-  bad(line: number, reason: string): void;
+  /** Counts and remembers a skipped line, or `lines` lines from `line` on (default 1). */
+  bad(line: number, reason: string, lines?: number): void;
 }
 
 export type RecordParser = (
@@ -145,8 +145,10 @@ async function* parseDelimited(
   let row: string[] = [];
   let field: string | null = null; // an open quoted field carried over a line break
   let start = 0;
+  let last = 0;
   let chars = 0;
   for await (const { number, text } of lines) {
+    last = number;
     if (field === null) {
       if (text.trim() === '') continue;
       start = number;
@@ -158,7 +160,8 @@ async function* parseDelimited(
     chars += line.length;
     if (field !== null) {
       if (chars > MAX_RECORD_CHARS) {
-        context.bad(start, `a quoted field runs past ${MAX_RECORD_CHARS} characters`);
+        const reason = `a quoted field runs past ${MAX_RECORD_CHARS} characters`;
+        context.bad(start, `${reason} (lines ${start}–${number})`, number - start + 1);
         field = null;
       } else field += '\n';
       continue;
@@ -175,7 +178,12 @@ async function* parseDelimited(
     const record = makeRecord(context, start, row[columns.text], label);
     if (record !== null) yield record;
   }
-  if (field !== null) context.bad(start, 'a quoted field is never closed');
+  if (field !== null) {
+    // Every line after the quote was read into the field: each of them is lost, not just one.
+    const span = last - start + 1;
+    const reason = `a quoted field is never closed; lines ${start}–${last} were read into it`;
+    context.bad(start, reason, span);
+  }
 }
 
 /** Appends the fields of `line` to `row`; returns the open quoted field, or null when closed. */

@@ -163,8 +163,8 @@ export class RecordSource implements AsyncIterable<DatasetRecord> {
       requireLabel: this.#options.requireLabel,
       textField: this.#options.textField ?? 'text',
       labelField: this.#options.labelField ?? 'label',
-      bad: (line, reason) => {
-        this.#report.badLines += 1;
+      bad: (line, reason, lines = 1) => {
+        this.#report.badLines += lines;
         if (this.#report.firstBad.length < keep) {
           this.#report.firstBad.push({ line, reason: printable(reason) });
         }
