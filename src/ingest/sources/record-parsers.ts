@@ -1,5 +1,6 @@
 import { AutomatError, ErrorCodes } from '../../errors/index.js';
 import type { Line } from './byte-lines.js';
+import { printable } from './printable.js';
 import type { DatasetFormat } from './dataset-uri.js';
 
 /** One example (classification) or document (generation) read from a dataset. */
@@ -236,7 +237,8 @@ function headerColumns(header: string[], line: number, context: ParseContext) {
     throw new AutomatError(
       ErrorCodes.DATASET_INVALID,
       `dataset ${context.name}: the header (line ${line}) has no column "${missing}"; it has ` +
-        `${names.map((n) => `"${n}"`).join(', ')}. Name the columns with #text=…&label=…`,
+        `${printable(names.map((n) => `"${n}"`).join(', '))}. Name the columns with ` +
+        '#text=…&label=…',
     );
   }
   return { text, label, count: Math.max(text, label) + 1 };

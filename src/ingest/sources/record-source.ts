@@ -2,6 +2,7 @@ import { AutomatError, ErrorCodes } from '../../errors/index.js';
 import { ByteTally, MAX_LINE_BYTES, readLines, type Line } from './byte-lines.js';
 import type { ByteSource } from './byte-source.js';
 import type { DatasetFormat } from './dataset-uri.js';
+import { printable } from './printable.js';
 import { parserFor, type DatasetRecord, type ParseContext } from './record-parsers.js';
 
 export interface BadLine {
@@ -211,24 +212,4 @@ export class RecordSource implements AsyncIterable<DatasetRecord> {
 
 function percent(fraction: number): string {
   return `${(fraction * 100).toFixed(fraction < 0.1 ? 2 : 1)}%`;
-}
-
-/** Longest reason kept for a bad line; parser messages quote the line, which may be huge. */
-const MAX_REASON_CHARS = 200;
-
-/**
- * The reason with control characters, replacement characters (undecodable bytes) and other
- * invisible code points written as `\uXXXX`, and cut to MAX_REASON_CHARS: a parser's message
- * quotes the line, and a binary file's line would put raw bytes into errors and logs.
- */
-function printable(reason: string): string {
-  const escaped = reason.replace(
-    // Matching control characters is the point here.
-    // eslint-disable-next-line no-control-regex
-    /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\ufeff\ufffd]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-  return escaped.length > MAX_REASON_CHARS
-    ? `${escaped.slice(0, MAX_REASON_CHARS - 3)}...`
-    : escaped;
 }
