@@ -260,6 +260,7 @@ function manifestHeader(
       sha256: records.sha256,
       rows: report.records,
       bad_lines: report.badLines,
+      first_bad: report.firstBad,
       name: datasetName(source.name),
       version: records.sha256.slice(0, 12),
       format,

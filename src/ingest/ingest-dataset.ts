@@ -130,14 +130,19 @@ async function findShards(plan: BuildPlan, context: IngestContext): Promise<Buil
  * under a looser one are refused to a stricter request here, from the manifest's counts.
  */
 function hit(plan: BuildPlan, shards: CachedShards, source: 'local' | 's3'): BuildOutcome {
-  const { rows, bad_lines } = shards.manifest.dataset;
+  const { rows, bad_lines, first_bad } = shards.manifest.dataset;
   const fraction = bad_lines / (rows + bad_lines);
   if (fraction > plan.request.maxBadFraction) {
+    // Manifests before v1.2 kept only the count.
+    const samples =
+      first_bad === undefined || first_bad.length === 0
+        ? '; the lines are named in the log of the build that cached it'
+        : `; first bad: ${first_bad.map((b) => `line ${b.line}: ${b.reason}`).join('; ')}`;
     throw new AutomatError(
       ErrorCodes.DATASET_INVALID,
       `dataset ${plan.source.name}: ${bad_lines} of ${rows + bad_lines} lines are bad ` +
         `(${percent(fraction)}, more than the ${percent(plan.request.maxBadFraction)} ` +
-        'allowed); the lines are named in the log of the build that cached it',
+        `allowed)${samples}`,
     );
   }
   return {

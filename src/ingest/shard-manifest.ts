@@ -26,6 +26,11 @@ export interface ShardManifest {
     /** Examples accepted (classification) or documents read (generation). */
     rows: number;
     bad_lines: number;
+    /**
+     * The first few bad lines and why each was skipped, so that a request refused on a cache hit
+     * can still name them. Since v1.2.
+     */
+    first_bad?: Array<{ line: number; reason: string }>;
     /** The file name without folders and extensions, e.g. `spam-assassin`. Since v1.1. */
     name?: string;
     /** The first 12 hex digits of `sha256`: equal versions mean equal bytes. Since v1.1. */
