@@ -1,4 +1,5 @@
 import type { EpochRecord, TrialRecord } from '../store/trial-store.js';
+import { beats, METRIC_MODE, type MetricMode } from '../policy/metric-direction.js';
 import type { TrialOutcome } from '../trial/trial-outcome.js';
 
 /** The CLI's human-readable output; everything here writes to stdout on purpose. */
@@ -32,18 +33,45 @@ export function formatOutcome(outcome: TrialOutcome): string {
   return lines.join('\n');
 }
 
-/** `why`: the reason recorded with the trial's latest state change. */
-export function formatTrialRecord(record: TrialRecord, why?: string): string {
+/**
+ * `why`: the reason recorded with the trial's latest state change. `epochs`: the recorded ones,
+ * which give the best so far while the trial runs (its result is stored when it ends).
+ */
+export function formatTrialRecord(
+  record: TrialRecord,
+  why?: string,
+  epochs: EpochRecord[] = [],
+): string {
   const best = record.bestMetric;
+  const metric = record.spec.primary_metric;
+  const soFar = best?.value == null ? bestSoFar(epochs, METRIC_MODE[metric]) : undefined;
+  const bestLine =
+    best?.value != null
+      ? `${best.name} = ${best.value.toFixed(4)} at epoch ${best.epoch}`
+      : soFar
+        ? `${metric} = ${soFar.value.toFixed(4)} at epoch ${soFar.epoch} so far`
+        : 'none';
   return [
-    `trial      ${record.trialId} (${record.spec.task_type}, ${record.spec.primary_metric})`,
+    `trial      ${record.trialId} (${record.spec.task_type}, ${metric})`,
     `state      ${record.state}${record.stopReason ? ` (stop reason: ${record.stopReason})` : ''}`,
     ...(why ? [`why        ${why}`] : []),
-    `best       ${best?.value == null ? 'none' : `${best.name} = ${best.value.toFixed(4)} at epoch ${best.epoch}`}`,
+    `best       ${bestLine}`,
     `checkpoint ${record.bestCheckpointUri ?? 'none'}`,
     `updated    ${record.updatedAt}`,
     ...(record.error ? [`error      ${record.error.code}: ${record.error.message}`] : []),
   ].join('\n');
+}
+
+function bestSoFar(
+  epochs: EpochRecord[],
+  mode: MetricMode,
+): { value: number; epoch: number } | undefined {
+  let best: { value: number; epoch: number } | undefined;
+  for (const { primary, epoch } of epochs) {
+    if (primary === null) continue;
+    if (best === undefined || beats(mode, primary, best.value)) best = { value: primary, epoch };
+  }
+  return best;
 }
 
 function fmt(value: number | null): string {

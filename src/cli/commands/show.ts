@@ -31,8 +31,8 @@ export async function showCommand(trialId: string, options: ShowOptions): Promis
       return 1;
     }
     const lastMove = (await store.listTransitions(trialId)).at(-1);
-    console.log(formatTrialRecord(record, lastMove?.reason));
     const epochs = await store.listEpochs(trialId);
+    console.log(formatTrialRecord(record, lastMove?.reason, epochs));
     console.log(
       epochs.length === 0
         ? '\nno epochs recorded'
