@@ -67,7 +67,7 @@ export async function ingestCommand(datasetUri: string, options: IngestCommandOp
       controller.signal,
     );
     bar.done();
-    console.log(options.json ? JSON.stringify(outcome, null, 2) : summary(outcome));
+    console.log(options.json ? JSON.stringify(outcome, null, 2) : summary(datasetUri, outcome));
     return 0;
   } finally {
     bar.done();
@@ -113,14 +113,16 @@ function optionalNumber(flag: string, raw: string | undefined): number | undefin
   return value;
 }
 
-function summary(outcome: IngestOutcome): string {
+/** `requested`: the dataset as the user named it; cached shards may name a copy of its bytes. */
+function summary(requested: string, outcome: IngestOutcome): string {
   const { manifest, stats } = outcome;
   const { dataset } = manifest;
+  const copy = dataset.uri === requested ? '' : `, the same bytes as ${dataset.uri}`;
   const how = outcome.cacheHit ? `cache hit (${outcome.source})` : 'built';
   const speed = stats.ms > 0 ? Math.round(stats.tokens / (stats.ms / 1000)) : 0;
   return [
     `${how} in ${(stats.ms / 1000).toFixed(2)} s: ${outcome.manifestPath}`,
-    `  dataset   ${dataset.uri} (${dataset.rows} rows, ${dataset.bad_lines} bad lines)`,
+    `  dataset   ${requested} (${dataset.rows} rows, ${dataset.bad_lines} bad lines${copy})`,
     `  shards    train ${manifest.splits.train.rows} × ${manifest.seq_len}, validation ` +
       `${manifest.splits.validation.rows} × ${manifest.seq_len}` +
       (manifest.labels.length > 0 ? `, labels ${manifest.labels.join(', ')}` : ''),
