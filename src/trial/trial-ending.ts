@@ -8,6 +8,12 @@ import type { TrialRunDeps } from './trial-ports.js';
 import type { TrialPolicies } from './trial-policies.js';
 import type { TrialRecorder } from './trial-recorder.js';
 
+/** A stop the executor asked a worker for, and why. */
+export interface StopRequest {
+  reason: StopReasonName;
+  detail: string;
+}
+
 /**
  * The stop reason and transition reason for a worker that sent its `final` (not failed). A stop
  * the executor asked for names the reason, unless every planned epoch was done before it could
@@ -16,7 +22,7 @@ import type { TrialRecorder } from './trial-recorder.js';
 export function finishedVerdict(
   final: Pick<FinalMessage, 'status' | 'epochs_completed'>,
   plannedEpochs: number,
-  stop: { reason: StopReasonName; detail: string } | undefined,
+  stop: StopRequest | undefined,
 ): { reason: StopReasonName; why: string } {
   const why = `worker finished: ${final.status}`;
   const completedAll = final.status === 'completed' && final.epochs_completed >= plannedEpochs;

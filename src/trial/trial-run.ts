@@ -14,7 +14,12 @@ import { AttemptWatch } from './attempt-watch.js';
 import { CheckpointLedger } from './checkpoint-ledger.js';
 import { planAfterExit } from './plan-after-exit.js';
 import type { ResolvedTrial } from './resolve-trial-spec.js';
-import { TrialEnding, finishedVerdict, type AttemptSummary } from './trial-ending.js';
+import {
+  TrialEnding,
+  finishedVerdict,
+  type AttemptSummary,
+  type StopRequest,
+} from './trial-ending.js';
 import type { TrialOutcome } from './trial-outcome.js';
 import type { IngestResult, TrialMessage, TrialRunDeps, WorkerExit } from './trial-ports.js';
 import { TrialPolicies } from './trial-policies.js';
@@ -43,9 +48,8 @@ export class TrialRun {
   readonly #watch: AttemptWatch;
   #attempt: WorkerAttempt | undefined;
   #ingest: IngestResult | undefined;
-  #stopRequested: StopReasonName | undefined;
-  /** Why the stop was asked for (the planner's reason, shutdown, …), kept for the record. */
-  #stopDetail: string | undefined;
+  /** The stop asked for, with why (the planner's reason, shutdown, …), kept for the record. */
+  #stop: StopRequest | undefined;
   #failures = 0;
   #batchSize: number;
   /** Set when this executor took the trial over from another. */
@@ -280,11 +284,7 @@ export class TrialRun {
       // The verdict waits for the exit, which tells out-of-memory and signals apart.
       return this.#watch.startGrace(attempt);
     }
-    const stop =
-      this.#stopRequested === undefined
-        ? undefined
-        : { reason: this.#stopRequested, detail: this.#stopDetail ?? '' };
-    const verdict = finishedVerdict(final, this.trial.epochs, stop);
+    const verdict = finishedVerdict(final, this.trial.epochs, this.#stop);
     await this.#finish(verdict.reason, verdict.why);
   }
 
@@ -299,9 +299,8 @@ export class TrialRun {
   /** Asks the worker to stop after its current epoch; kills it if it has not within the grace. */
   async #requestStop(reason: StopReasonName, detail: string): Promise<void> {
     const attempt = this.#attempt;
-    if (this.#stopRequested || !attempt?.live) return;
-    this.#stopRequested = reason;
-    this.#stopDetail = detail;
+    if (this.#stop || !attempt?.live) return;
+    this.#stop = { reason, detail };
     this.deps.logger.info('stop requested', { trialId: this.trialId, reason, detail });
     this.#launcher.send(attempt, {
       type: 'control.cancel_after_epoch',
@@ -332,7 +331,7 @@ export class TrialRun {
       pid: attempt.session?.pid,
     });
     await this.#attemptGone(attempt);
-    await this.#finish(this.#stopRequested ?? 'failed', 'worker did not exit after SIGKILL', {
+    await this.#finish(this.#stop?.reason ?? 'failed', 'worker did not exit after SIGKILL', {
       name: 'WorkerCrashedError',
       code: ErrorCodes.WORKER_CRASHED,
       message: `worker ${attempt.session?.pid} did not exit after SIGKILL`,
@@ -361,7 +360,7 @@ export class TrialRun {
     const { failure, plan } = planAfterExit(attempt, exit, this.trial, this.#policies, {
       failures: this.#failures,
       batchSize: this.#batchSize,
-      stopRequested: this.#stopRequested,
+      stopRequested: this.#stop?.reason,
       now: this.deps.clock.now(),
     });
     this.deps.logger.warn('worker attempt failed', {
