@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { AutomatError, ErrorCodes } from '../errors/index.js';
 import {
   SHARD_FORMAT,
   type ShardFile,
   type ShardManifest,
   type ShardSplit,
 } from './shard-manifest.js';
+import { checkShardHash, checkShardSize, shardCorrupt } from './shard-checks.js';
 import { ShardRowFile } from './shard-rows.js';
 
 /** One split's arrays as read from disk. */
@@ -59,22 +59,24 @@ export interface OpenedShards {
  */
 export async function openShards(
   manifestPath: string,
-  checkTokens?: (ids: Int32Array) => void,
+  checkTokens?: (ids: Int32Array, split: 'train' | 'validation') => void,
 ): Promise<OpenedShards> {
   const manifest = await readManifest(manifestPath);
   const dir = dirname(manifestPath);
-  const open = async (split: ShardSplit): Promise<ShardSplitRows> => {
+  const open = async (name: 'train' | 'validation'): Promise<ShardSplitRows> => {
+    const split = manifest.splits[name];
     const columns = split.tokens.shape[1] ?? 1;
+    const check = checkTokens && ((ids: Int32Array) => checkTokens(ids, name));
     const opened: ShardSplitRows = {
       rows: split.rows,
-      tokens: await ShardRowFile.open(dir, split.tokens, columns, checkTokens),
+      tokens: await ShardRowFile.open(dir, split.tokens, columns, check),
     };
     if (split.labels !== undefined) opened.labels = await readArray(dir, split.labels);
     if (split.lengths !== undefined) opened.lengths = await readArray(dir, split.lengths);
     return opened;
   };
-  const train = await open(manifest.splits.train);
-  const validation = await open(manifest.splits.validation).catch(async (error: unknown) => {
+  const train = await open('train');
+  const validation = await open('validation').catch(async (error: unknown) => {
     await train.tokens.close();
     throw error;
   });
@@ -199,17 +201,8 @@ async function readArray(dir: string, file: ShardFile): Promise<Int32Array> {
   } catch (error) {
     throw shardCorrupt(`${path} cannot be read: ${(error as Error).message}`, error);
   }
-  const expected = file.shape.reduce((a, b) => a * b, 1) * Int32Array.BYTES_PER_ELEMENT;
-  if (bytes.byteLength !== file.bytes || bytes.byteLength !== expected) {
-    throw shardCorrupt(
-      `${path} holds ${bytes.byteLength} bytes; expected ${file.bytes} ` +
-        `for shape [${file.shape.join(', ')}]`,
-    );
-  }
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  if (sha256 !== file.sha256) {
-    throw shardCorrupt(`${path} has sha256 ${sha256}; manifest says ${file.sha256}`);
-  }
+  checkShardSize(path, bytes.byteLength, file);
+  checkShardHash(path, createHash('sha256').update(bytes).digest('hex'), file);
   const count = bytes.byteLength / Int32Array.BYTES_PER_ELEMENT;
   if (bytes.byteOffset % Int32Array.BYTES_PER_ELEMENT === 0) {
     return new Int32Array(bytes.buffer, bytes.byteOffset, count);
@@ -218,9 +211,4 @@ async function readArray(dir: string, file: ShardFile): Promise<Int32Array> {
   const copy = new Int32Array(count);
   new Uint8Array(copy.buffer).set(bytes);
   return copy;
-}
-
-/** SHARD_CORRUPT with `message`, which names the file. */
-export function shardCorrupt(message: string, cause?: unknown): AutomatError {
-  return new AutomatError(ErrorCodes.SHARD_CORRUPT, message, { cause });
 }

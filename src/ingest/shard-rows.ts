@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { shardCorrupt } from './shard-reader.js';
+import { checkShardHash, checkShardSize, shardCorrupt } from './shard-checks.js';
 import type { ShardFile } from './shard-manifest.js';
 
 /** Rows of token ids, `columns` wide, that a trainer takes a batch at a time. */
@@ -15,18 +15,6 @@ export interface TokenRows {
   readRows(start: number, count: number): Int32Array;
   /** Releases the file, if any. Idempotent. */
   close(): Promise<void>;
-}
-
-/** Rows already in memory. */
-export function rowsInMemory(tokens: Int32Array, columns: number): TokenRows {
-  return {
-    rows: tokens.length / columns,
-    columns,
-    copyRow: (row, target, at) =>
-      target.set(tokens.subarray(row * columns, (row + 1) * columns), at),
-    readRows: (start, count) => tokens.subarray(start * columns, (start + count) * columns),
-    close: () => Promise.resolve(),
-  };
 }
 
 /** Bytes read per step while a shard file is checked: a multiple of 4, so values never split. */
@@ -113,13 +101,8 @@ async function checkFile(
   file: ShardFile,
   checkValues: ((values: Int32Array) => void) | undefined,
 ): Promise<void> {
-  const expected = file.shape.reduce((a, b) => a * b, 1) * Int32Array.BYTES_PER_ELEMENT;
   const { size } = await handle.stat();
-  if (size !== file.bytes || size !== expected) {
-    throw shardCorrupt(
-      `${path} holds ${size} bytes; expected ${file.bytes} for shape [${file.shape.join(', ')}]`,
-    );
-  }
+  checkShardSize(path, size, file);
   const hash = createHash('sha256');
   const chunk = new Int32Array(CHECK_CHUNK_BYTES / Int32Array.BYTES_PER_ELEMENT);
   const bytes = new Uint8Array(chunk.buffer);
@@ -135,8 +118,5 @@ async function checkFile(
     checkValues?.(chunk.subarray(0, want / Int32Array.BYTES_PER_ELEMENT));
     position += want;
   }
-  const sha256 = hash.digest('hex');
-  if (sha256 !== file.sha256) {
-    throw shardCorrupt(`${path} has sha256 ${sha256}; manifest says ${file.sha256}`);
-  }
+  checkShardHash(path, hash.digest('hex'), file);
 }

@@ -2,7 +2,12 @@ import type { TrainMessage } from '../contracts/index.js';
 import type { ModelState } from './model-state.js';
 import { gatherRows, sliceRows, type RowBatch } from './row-batch.js';
 import { TextClassifier } from './text-classifier.js';
-import { loadTrainingData, type LabelledSplit, type TrainingData } from './training-data.js';
+import {
+  closeTokens,
+  loadTrainingData,
+  type LabelledSplit,
+  type TrainingData,
+} from './training-data.js';
 import type { StepResult, TaskEvaluation, TrainingTask } from './training-task.js';
 
 /** Rows per forward pass when measuring the validation split. */
@@ -59,9 +64,7 @@ export class ClassificationTask implements TrainingTask {
 
   dispose(): void {
     this.#model.dispose();
-    // The process ends soon after; a close that fails then costs nothing.
-    void this.#data.train.tokens.close().catch(() => undefined);
-    void this.#data.validation.tokens.close().catch(() => undefined);
+    void closeTokens(this.#data);
   }
 }
 

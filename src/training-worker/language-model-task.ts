@@ -4,6 +4,7 @@ import { LanguageModel } from './language-model.js';
 import { loadLanguageModelData, type LanguageModelData } from './language-model-data.js';
 import type { ModelState } from './model-state.js';
 import { gatherBlocks, sliceBlocks, type BlockBatch, type BlockSplit } from './token-blocks.js';
+import { closeTokens } from './training-data.js';
 import type { StepResult, TaskEvaluation, TrainingTask } from './training-task.js';
 
 /**
@@ -75,9 +76,7 @@ export class LanguageModelTask implements TrainingTask {
 
   dispose(): void {
     this.#model.dispose();
-    // The process ends soon after; a close that fails then costs nothing.
-    void this.#data.train.tokens.close().catch(() => undefined);
-    void this.#data.validation.tokens.close().catch(() => undefined);
+    void closeTokens(this.#data);
   }
 }
 

@@ -66,11 +66,11 @@ export async function readShardsFor(
       `dataset_uri ${JSON.stringify(manifestPath)} is not a shard manifest file that exists`,
     );
   }
-  const shards = await openShards(manifestPath, (ids) =>
-    checkBelow('token id', ids, model.vocab_size),
+  const shards = await openShards(manifestPath, (ids, split) =>
+    checkBelow(`splits.${split} token id`, ids, model.vocab_size),
   );
   if (shards.manifest.task_type !== model.task_type) {
-    await Promise.all([shards.train.tokens.close(), shards.validation.tokens.close()]);
+    await closeTokens(shards);
     invalid(
       `the shards hold ${shards.manifest.task_type} data but model.task_type is ${model.task_type}`,
     );
@@ -90,6 +90,16 @@ function labelled(name: string, split: ShardSplitRows, model: ModelSettingsValue
   }
   checkBelow(`splits.${name} label`, labels, model.num_labels);
   return { rows, seqLen, tokens, labels, lengths };
+}
+
+/** Closes both splits' token files; a failure to close costs nothing worth reporting. */
+export async function closeTokens(data: {
+  train: { tokens: TokenRows };
+  validation: { tokens: TokenRows };
+}): Promise<void> {
+  await Promise.all([data.train.tokens.close(), data.validation.tokens.close()]).catch(
+    () => undefined,
+  );
 }
 
 /** DATASET_INVALID unless every value lies in [0, limit). */
