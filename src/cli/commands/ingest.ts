@@ -76,15 +76,16 @@ export async function ingestCommand(datasetUri: string, options: IngestCommandOp
   }
 }
 
+/** Request fields whose option is not the field's name in kebab case. */
+const OPTION_NAMES: Partial<Record<keyof IngestRequest, string>> = {
+  datasetUri: '<dataset_uri>',
+  tokenizerRef: '--tokenizer',
+  tokenizerBackend: '--backend',
+};
+
 /** `seqLen` → `--seq-len`: errors name the option the user typed. */
 const flagOf: FieldNamer = (field) =>
-  field === 'datasetUri'
-    ? '<dataset_uri>'
-    : field === 'tokenizerRef'
-      ? '--tokenizer'
-      : field === 'tokenizerBackend'
-        ? '--backend'
-        : `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  OPTION_NAMES[field] ?? `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 function optional(field: keyof IngestRequest, raw: string | undefined): Record<string, number> {
   const value = optionalNumber(flagOf(field), raw);
