@@ -113,11 +113,14 @@ describe('two processes asking for the same shards at once', () => {
 
     const outputs = await Promise.all([child(), child()]);
 
-    const [a, b] = outputs
-      .map(({ stdout }) => JSON.parse(stdout) as { started: number; ended: number; source: string })
-      .sort((x, y) => x.ended - y.ended);
+    const runs = outputs.map(
+      ({ stdout }) => JSON.parse(stdout) as { started: number; ended: number; source: string },
+    );
+    // Which process wins the lock is a race; what matters is that exactly one builds.
+    expect(runs.map((r) => r.source).sort()).toEqual(['built', 'local']);
+    const builder = runs.find((r) => r.source === 'built')!;
+    const waiter = runs.find((r) => r.source === 'local')!;
     // They overlapped: without the lock both would have built.
-    expect(b!.started).toBeLessThan(a!.ended);
-    expect([a!.source, b!.source]).toEqual(['built', 'local']);
+    expect(waiter.started).toBeLessThan(builder.ended);
   }, 60_000);
 });
