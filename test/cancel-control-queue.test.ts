@@ -217,6 +217,11 @@ describe('planner cancel on the control queue (RabbitMQ, a real executor)', () =
     expect(ended).toMatchObject({ state: 'cancelled', stopReason: 'cancelled' });
     expect(ended.epochsCompleted).toBeGreaterThanOrEqual(1);
     expect(ended.epochsCompleted).toBeLessThan(6);
+
+    // Cancelling it again is a refusal that names the state it ended in, and exits 1.
+    const again = await cli(['cancel', trialId, '--timeout', '20'], cliEnv(h.names));
+    expect(again.stdout).toContain(`${trialId}: not cancelled: trial already ended (cancelled)`);
+    expect(again.code).toBe(1);
   });
 
   it('automat0 cancel prints the answer and exits 1 for a trial nobody runs', async () => {

@@ -97,6 +97,24 @@ describe('resolveTrialSpec', () => {
     const spec = contracts.trialSpec.parse({ ...validSpec, device_profile: 'tpu-v9' });
     expect(() => resolveTrialSpec(spec)).toThrow(/must be one of cpu, t4-16gb, a100-80gb, h200/);
   });
+
+  it('reports every broken cross-field rule at once, naming the first field', () => {
+    const spec = contracts.trialSpec.parse({
+      ...validSpec,
+      primary_metric: 'val_perplexity',
+      hparams: { batch_size: 8, min_batch_size: 16 },
+    });
+
+    expect(() => resolveTrialSpec(spec)).toThrow(
+      expect.objectContaining({
+        field: 'trial.primary_metric',
+        problems: [
+          expect.stringContaining('trial.primary_metric must be one of'),
+          'trial.hparams.min_batch_size must be at most the batch size 8, got 16',
+        ],
+      }),
+    );
+  });
 });
 
 describe('heartbeat contract', () => {

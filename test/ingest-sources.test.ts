@@ -100,6 +100,19 @@ describe('JSON Lines', () => {
     });
   });
 
+  it('says so when gzip data is damaged before the first complete line', async () => {
+    const packed = gzipSync(await readFile(fixture('classification.jsonl')));
+    const path = join(dir, 'garbled.jsonl.gz');
+    // The gzip header stays; the deflate stream right after it is overwritten.
+    packed.fill(0xff, 10, 60);
+    await writeFile(path, packed);
+
+    await expect(read(path, { format: 'jsonl', requireLabel: true })).rejects.toMatchObject({
+      code: ErrorCodes.DATASET_INVALID,
+      message: expect.stringContaining('garbled.jsonl.gz is damaged gzip before its first'),
+    });
+  });
+
   it('reads other field names', async () => {
     const path = join(dir, 'fields.jsonl');
     await writeFile(path, '{"body":"hello","y":"greeting"}\n');
@@ -238,7 +251,12 @@ describe('locating datasets', () => {
     });
     expect(parseDatasetUri('/data/odd#name.jsonl').location).toBe('/data/odd#name.jsonl');
     expect(parseDatasetUri('/data/x.dat#format=tsv').format).toBe('tsv');
-    expect(() => parseDatasetUri('/data/x#format=xml')).toThrow(/#format must be one of/);
+    expect(() => parseDatasetUri('/data/x#format=xml')).toThrow(
+      expect.objectContaining({
+        code: ErrorCodes.DATASET_INVALID,
+        message: expect.stringContaining('/data/x#format=xml: #format must be one of'),
+      }),
+    );
     expect(
       ['a.jsonl', 'a.ndjson.gz', 'a.csv', 'a.TSV', 'a.txt.gz', 'a.parquet'].map(formatFromName),
     ).toEqual(['jsonl', 'jsonl', 'csv', 'tsv', 'text', undefined]);

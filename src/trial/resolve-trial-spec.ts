@@ -56,15 +56,33 @@ const METRICS_FOR_TASK: Readonly<Record<TaskTypeName, readonly PrimaryMetricName
   generation: ['val_perplexity', 'val_loss'],
 };
 
+/** A rule the schema cannot state, broken: the field at fault and what it must be. */
+interface Problem {
+  field: string;
+  message: string;
+}
+
+/** What the cross-field checks settle: the profile and batch sizes, or every problem found. */
+type CrossFieldCheck =
+  | { ok: true; profile: DeviceProfile; batchSize: number; minBatchSize: number }
+  | { ok: false; problems: [Problem, ...Problem[]] };
+
 /**
  * Checks what the schema cannot (cross-field rules, known profiles) and fills defaults. Throws a
- * ValidationError naming the field.
+ * ValidationError naming the first field at fault and listing every problem found, so that a
+ * planner can fix a spec in one round.
  */
 export function resolveTrialSpec(spec: TrialSpec): ResolvedTrial {
-  checkMetricFitsTask(spec);
-  const profile = profileOf(spec);
+  const checked = checkCrossFields(spec);
+  if (!checked.ok) {
+    const [first] = checked.problems;
+    throw new ValidationError(
+      first.field,
+      checked.problems.map((p) => p.message),
+    );
+  }
+  const { profile, batchSize, minBatchSize } = checked;
   const h = spec.hparams ?? {};
-  const { batchSize, minBatchSize } = batchSizes(spec, profile);
   return {
     spec,
     profile,
@@ -85,35 +103,38 @@ export function resolveTrialSpec(spec: TrialSpec): ResolvedTrial {
   };
 }
 
-function checkMetricFitsTask(spec: TrialSpec): void {
+/**
+ * The cross-field rules, all of them: the metric fits the task, the profile is known, and the
+ * back-off floor is at most the initial batch (the profile's unless `batch_size` is given).
+ */
+function checkCrossFields(spec: TrialSpec): CrossFieldCheck {
+  const problems: Problem[] = [];
   const allowed = METRICS_FOR_TASK[spec.task_type];
-  if (allowed.includes(spec.primary_metric)) return;
-  throw new ValidationError('trial.primary_metric', [
-    `trial.primary_metric must be one of ${allowed.join(', ')} for task_type ` +
-      `"${spec.task_type}", got "${spec.primary_metric}"`,
-  ]);
-}
-
-function profileOf(spec: TrialSpec): DeviceProfile {
-  try {
-    return resolveDeviceProfile(spec.device_profile);
-  } catch (error) {
-    throw new ValidationError('trial.device_profile', [(error as Error).message]);
+  if (!allowed.includes(spec.primary_metric)) {
+    problems.push({
+      field: 'trial.primary_metric',
+      message:
+        `trial.primary_metric must be one of ${allowed.join(', ')} for task_type ` +
+        `"${spec.task_type}", got "${spec.primary_metric}"`,
+    });
   }
-}
-
-/** The initial batch (the profile's unless `batch_size` is given) and the back-off floor. */
-function batchSizes(
-  spec: TrialSpec,
-  profile: DeviceProfile,
-): { batchSize: number; minBatchSize: number } {
+  let profile: DeviceProfile;
+  try {
+    profile = resolveDeviceProfile(spec.device_profile);
+  } catch (error) {
+    problems.push({ field: 'trial.device_profile', message: (error as Error).message });
+    return { ok: false, problems: problems as [Problem, ...Problem[]] };
+  }
   const h = spec.hparams ?? {};
   const batchSize = h.batch_size ?? initialBatchSize(profile, spec.seq_len, spec.embed_dim);
   const minBatchSize = h.min_batch_size ?? HPARAM_DEFAULTS.min_batch_size;
   if (minBatchSize > batchSize) {
-    throw new ValidationError('trial.hparams.min_batch_size', [
-      `trial.hparams.min_batch_size must be at most the batch size ${batchSize}, got ${minBatchSize}`,
-    ]);
+    problems.push({
+      field: 'trial.hparams.min_batch_size',
+      message: `trial.hparams.min_batch_size must be at most the batch size ${batchSize}, got ${minBatchSize}`,
+    });
   }
-  return { batchSize, minBatchSize };
+  const [first, ...rest] = problems;
+  if (first !== undefined) return { ok: false, problems: [first, ...rest] };
+  return { ok: true, profile, batchSize, minBatchSize };
 }

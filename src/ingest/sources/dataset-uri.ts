@@ -1,4 +1,4 @@
-import { ValidationError } from '../../errors/index.js';
+import { AutomatError, ErrorCodes } from '../../errors/index.js';
 
 /** The record formats a dataset may be stored in; any of them may also be gzip-compressed. */
 export type DatasetFormat = 'jsonl' | 'csv' | 'tsv' | 'text';
@@ -33,9 +33,10 @@ export function parseDatasetUri(uri: string): DatasetUri {
   const options = new Map(isOptions ? (pairs as Array<[string, string]>) : []);
   const format = options.get('format');
   if (format !== undefined && !(DATASET_FORMATS as string[]).includes(format)) {
-    throw new ValidationError('ingest.datasetUri', [
-      `ingest.datasetUri #format must be one of ${DATASET_FORMATS.join(', ')}, got "${format}"`,
-    ]);
+    throw new AutomatError(
+      ErrorCodes.DATASET_INVALID,
+      `dataset ${uri}: #format must be one of ${DATASET_FORMATS.join(', ')}, got "${format}"`,
+    );
   }
   return {
     location: isOptions ? uri.slice(0, hash) : uri,

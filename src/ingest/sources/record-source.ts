@@ -200,9 +200,11 @@ export class RecordSource implements AsyncIterable<DatasetRecord> {
       );
     }
     if (typeof code === 'string' && code.startsWith('Z_')) {
+      const lines = this.#report.lines;
+      const where = lines === 0 ? 'before its first complete line' : `after line ${lines}`;
       return new AutomatError(
         ErrorCodes.DATASET_INVALID,
-        `dataset ${name} is damaged gzip after line ${this.#report.lines}: ${message}`,
+        `dataset ${name} is damaged gzip ${where}: ${message}`,
         { cause: error },
       );
     }
