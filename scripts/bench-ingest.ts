@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatReport, type BenchReport, type CorpusResult } from './bench/bench-report.js';
 import {
+  lanesSpeed,
   median,
   pipelineRow,
   rawSpeed,
@@ -76,22 +77,20 @@ async function measure(
   const rawArgs = ['--mode', 'raw', '--backend', 'native', ...corpusArgs(corpus)];
   const raw = await probe<RawRun>([...rawArgs, '--repeat', String(options.repeat)]);
   const speed = rawSpeed(raw);
-  // What two cores give right now: two raw encoders at once, in two processes. On a machine
-  // shared with other work this is less than raw × 2, and the pipeline cannot beat it.
-  progress(`${corpus.name}: raw native encode, two processes at once`);
-  const pair = await Promise.all([probe<RawRun>(rawArgs), probe<RawRun>(rawArgs)]);
-  const pairTokensPerS = pair.reduce((sum, r) => sum + rawSpeed(r).tokensPerS, 0);
   const rawJs = options.compare ? await rawJsSpeed(corpus, raw) : undefined;
   const pipeline: CorpusResult['pipeline'] = [];
   const cacheDir = join(work, 'cache');
   let hitsMs: number[] = [];
+  let lanes: CorpusResult['raw']['lanes'];
   for (const threads of [1, 2]) {
     progress(`${corpus.name}: pipeline, ${threads} thread(s), cold and warm (${options.repeat}×)`);
     const run = await pipelineRun(corpus, threads, cacheDir, options.repeat, true);
     hitsMs = run.hitsMs;
-    const baseline = { raw, speed, pairTokensPerS, threads, peakRssMiB: run.peakRssMiB };
-    pipeline.push(pipelineRow(baseline, [run.cold], false, run.loadAfter, run.pairedRaw));
-    pipeline.push(pipelineRow(baseline, run.warm, true, run.loadAfter, run.pairedRaw));
+    const { paired } = run;
+    if (paired?.lanes !== undefined) lanes = lanesSpeed(raw, paired.single, paired.lanes, threads);
+    const baseline = { raw, speed, threads, peakRssMiB: run.peakRssMiB };
+    pipeline.push(pipelineRow(baseline, [run.cold], false, run.loadAfter, paired));
+    pipeline.push(pipelineRow(baseline, run.warm, true, run.loadAfter, paired));
   }
   progress(`${corpus.name}: cache hit in a fresh process`);
   const hitArgs = ['--mode', 'hit', '--cache-dir', cacheDir, ...corpusArgs(corpus)];
@@ -103,7 +102,7 @@ async function measure(
     seqLen: corpus.seqLen,
     texts: raw.texts,
     textMB: raw.textBytes / 1e6,
-    raw: { backend: 'native', ...speed, twoProcessesTokensPerS: pairTokensPerS },
+    raw: { backend: 'native', ...speed, ...(lanes ? { lanes } : {}) },
     ...(rawJs ? { rawJs } : {}),
     pipeline,
     cacheHitMs: median(hitsMs),

@@ -16,8 +16,17 @@ export interface CorpusResult {
     cpuMBPerS: number;
     /** Cores other processes kept busy meanwhile (null: unknown, not Linux). */
     otherCores: number | null;
-    /** Two raw encoders in two processes at once: what two cores give on this machine now. */
-    twoProcessesTokensPerS: number;
+    /**
+     * `lanes` raw encodes at once in one process, each pair of measurements taken just before a
+     * warm pipeline build: what the cores give the encoder itself when all are busy.
+     * `ofRawTimesLanes` is their speed over (raw × lanes), the median over the pairs.
+     */
+    lanes?: {
+      lanes: number;
+      tokensPerS: number;
+      ofRawTimesLanes: number;
+      range: [number, number];
+    };
   };
   rawJs?: { mbPerS: number; tokensPerS: number; sameIds: boolean };
   pipeline: Array<{
@@ -36,8 +45,11 @@ export interface CorpusResult {
     ratio: number;
     /** The lowest and highest ratio over the runs. */
     ratioRange: [number, number];
-    /** pipeline / what `threads` raw encoders achieved side by side at the time. */
-    ratioToAvailable: number;
+    /**
+     * pipeline / what `threads` raw encodes at once achieved just before it (the median over
+     * runs); null where they were not measured.
+     */
+    ratioToAvailable: number | null;
     /** raw CPU seconds / pipeline CPU seconds: the share of the pipeline's CPU spent encoding. */
     cpuEfficiency: number;
     /** Pipeline CPU seconds / wall seconds: how many cores it actually got. */
@@ -103,14 +115,23 @@ export function formatReport(report: BenchReport): string {
       '',
       '',
     ]);
-    const pair = c.raw.twoProcessesTokensPerS;
-    rows.push([
-      c.corpus,
-      `raw ${c.raw.backend}, 2 processes at once`,
-      '',
-      fixed(pair, 0),
-      ...blank,
-    ]);
+    const lanes = c.raw.lanes;
+    if (lanes !== undefined) {
+      rows.push([
+        c.corpus,
+        `raw ${c.raw.backend}, ${lanes.lanes} at once (paired, range ` +
+          `${fixed(lanes.range[0], 2)}–${fixed(lanes.range[1], 2)})`,
+        '',
+        fixed(lanes.tokensPerS, 0),
+        fixed(lanes.ofRawTimesLanes, 2),
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+      ]);
+    }
     if (c.rawJs) {
       const same = c.rawJs.sameIds ? 'same ids' : 'IDS DIFFER';
       rows.push([
@@ -129,7 +150,7 @@ export function formatReport(report: BenchReport): string {
         fixed(p.mbPerS, 2),
         fixed(p.tokensPerS, 0),
         fixed(p.ratio, 2),
-        fixed(p.ratioToAvailable, 2),
+        p.ratioToAvailable === null ? '' : fixed(p.ratioToAvailable, 2),
         fixed(p.cpuEfficiency, 2),
         fixed(p.coresUsed, 2),
         cores(p.otherCores),
@@ -157,8 +178,10 @@ export function formatReport(report: BenchReport): string {
       `${fixed(machine.loadAverageAtEnd, 2)} at the end, on ${machine.cpus} CPUs; ` +
       `"others": cores that other processes used during the measurement`,
     'ratio: pipeline speed over raw single-thread speed × threads, each warm build against a raw ' +
-      'encode run just before it in the same process (cold: their median); "vs avail.": over the ' +
-      'raw rows above; peak RSS of pipeline rows includes the texts those raw encodes hold',
+      'encode run just before it in the same process (cold: their median); on the "at once" row, ' +
+      'the same measure for the raw encoder itself; "vs avail.": pipeline speed over that many ' +
+      'raw encodes at once, run just before it; peak RSS of pipeline rows includes the texts ' +
+      'those raw encodes hold',
     `peak RSS, ${rssFlat.corpus}: ${fixed(rssFlat.singleMiB, 0)} MiB → ` +
       `${fixed(rssFlat.doubleMiB, 0)} MiB ` +
       `with the corpus doubled (${fixed(rssFlat.growth * 100, 1)}%)`,

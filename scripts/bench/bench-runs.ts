@@ -17,14 +17,14 @@ export interface RawRun {
 export interface PipelineRun {
   cold: Timing;
   warm: Timing[];
-  /** With --paired: the raw encode run in the same process just before each warm build. */
-  pairedRaw?: Timing[];
+  /** With --paired: raw encodes in the same process just before each warm build. */
+  paired?: PairedRaw;
   hitsMs: number[];
   peakRssMiB: number;
   loadAfter: number;
 }
 
-export type RawSpeed = Omit<CorpusResult['raw'], 'backend' | 'twoProcessesTokensPerS'>;
+export type RawSpeed = Omit<CorpusResult['raw'], 'backend' | 'lanes'>;
 
 /** The run of median wall time (the upper one of an even count). */
 function medianRun(runs: Timing[]): Timing {
@@ -56,34 +56,68 @@ export function rawSpeed(raw: RawRun): RawSpeed & { cpuSeconds: number } {
 interface Baseline {
   raw: RawRun;
   speed: ReturnType<typeof rawSpeed>;
-  /** Two raw encoders at once, in two processes. */
-  pairTokensPerS: number;
   threads: number;
   peakRssMiB: number;
+}
+
+/** Raw encodes measured in the pipeline's process, each just before one of its warm builds. */
+export interface PairedRaw {
+  /** One raw encode. */
+  single: Timing[];
+  /** `threads` raw encodes at once (absent for one thread). */
+  lanes?: Timing[];
+}
+
+/** The paired measurement of run `i` of `count`: its own, or the median for a lone (cold) run. */
+function pairedWith(paired: Timing[], i: number, count: number): Timing {
+  return paired.length === count ? (paired[i] as Timing) : medianRun(paired);
+}
+
+/**
+ * Several raw encodes at once against one: their speed, and how much of `raw × lanes` it is
+ * (what the machine's cores give the encoder itself when all of them are busy).
+ */
+export function lanesSpeed(
+  raw: RawRun,
+  single: Timing[],
+  atOnce: Timing[],
+  lanes: number,
+): NonNullable<CorpusResult['raw']['lanes']> {
+  const scaling = atOnce.map((r, i) => pairedWith(single, i, atOnce.length).seconds / r.seconds);
+  return {
+    lanes,
+    tokensPerS: (lanes * raw.tokens) / medianRun(atOnce).seconds,
+    ofRawTimesLanes: median(scaling),
+    range: [Math.min(...scaling), Math.max(...scaling)],
+  };
 }
 
 /**
  * A pipeline row from one or more runs of the same build: the median run's numbers, and the
  * spread of the ratio over all of them. With `paired` raw runs (one just before each of `runs`),
  * each run's ratio divides by its own raw run, and a cold run by their median; otherwise every
- * ratio divides by the raw encoder's median speed.
+ * ratio divides by the raw encoder's median speed. `ratioToAvailable` divides by the paired
+ * raw encodes at once instead (by the single one for one thread); null without them.
  */
 export function pipelineRow(
   baseline: Baseline,
   runs: Timing[],
   warm: boolean,
   loadAverage: number,
-  paired?: Timing[],
+  paired?: PairedRaw,
 ): CorpusResult['pipeline'][number] {
-  const { raw, speed, pairTokensPerS, threads } = baseline;
+  const { raw, speed, threads } = baseline;
   const run = medianRun(runs);
   // The same encoding work as the raw run: its token count over the pipeline's time.
   const tokensPerS = (r: Timing): number => raw.tokens / r.seconds;
-  const rawSeconds = (i: number): number => {
-    if (paired === undefined || paired.length === 0) return speed.seconds;
-    return (paired.length === runs.length ? paired[i] : medianRun(paired))?.seconds as number;
-  };
+  const single = paired?.single ?? [];
+  const rawSeconds = (i: number): number =>
+    single.length === 0 ? speed.seconds : pairedWith(single, i, runs.length).seconds;
   const ratios = runs.map((r, i) => rawSeconds(i) / (r.seconds * threads));
+  const lanes = threads === 1 ? single : (paired?.lanes ?? []);
+  const toAvailable = runs.map(
+    (r, i) => pairedWith(lanes, i, runs.length).seconds / (r.seconds * threads),
+  );
   return {
     threads,
     warm,
@@ -93,7 +127,7 @@ export function pipelineRow(
     tokensPerS: tokensPerS(run),
     ratio: median(ratios),
     ratioRange: [Math.min(...ratios), Math.max(...ratios)],
-    ratioToAvailable: tokensPerS(run) / (threads === 1 ? speed.tokensPerS : pairTokensPerS),
+    ratioToAvailable: lanes.length === 0 ? null : median(toAvailable),
     cpuEfficiency: speed.cpuSeconds / run.cpuSeconds,
     coresUsed: run.cpuSeconds / run.seconds,
     otherCores: otherCores(run),

@@ -17,10 +17,12 @@ function ratioTarget(report: Partial, warm: boolean): BenchReport['targets'][num
           p !== undefined && p.runs > 1
             ? `, ${percent(p.ratioRange[0])}–${percent(p.ratioRange[1])} over ${p.runs} runs`
             : '';
-        return (
-          `${c.corpus} ${percent(p?.ratio)}${range} ` +
-          `(${percent(p?.ratioToAvailable)} of two raw encoders side by side)`
-        );
+        const available =
+          p?.ratioToAvailable === null || p?.ratioToAvailable === undefined
+            ? ''
+            : ` (${percent(p.ratioToAvailable)} of two raw encodes at once, which reached ` +
+              `${percent(c.raw.lanes?.ofRawTimesLanes)} of raw × 2)`;
+        return `${c.corpus} ${percent(p?.ratio)}${range}${available}`;
       })
       .join(', '),
     met: Math.min(...runs.map(({ p }) => p?.ratio ?? 0)) >= 0.9,

@@ -4,7 +4,8 @@
  *   raw       single-thread encode of the texts (already in memory) with one backend, repeated
  *   pipeline  the full pipeline on a fresh cache with N threads (cold), the same request again
  *             (cache hits), then the corpus again under other split seeds (warm), repeated;
- *             with --paired, each warm build follows a raw encode in the same process
+ *             with --paired, each warm build follows a raw encode in the same process and, for
+ *             N > 1, N raw encodes running at once (what N cores give the encoder right then)
  *   hit       the same request in a fresh process, against a cache a pipeline run left
  *
  * Prints one JSON object on stdout.
@@ -17,7 +18,11 @@ import { ingestDataset, type IngestContext } from '../../src/ingest/ingest-datas
 import { IngestPool } from '../../src/ingest/ingest-pool.js';
 import { locateBytes } from '../../src/ingest/sources/byte-source.js';
 import { RecordSource } from '../../src/ingest/sources/record-source.js';
-import { openEncoder, type TokenizerBackend } from '../../src/ingest/token-encoder.js';
+import {
+  openEncoder,
+  type TokenEncoder,
+  type TokenizerBackend,
+} from '../../src/ingest/token-encoder.js';
 import { batchesOf } from '../../src/ingest/tokenize-source.js';
 import { loadTokenizer } from '../../src/ingest/tokenizer-registry.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -67,6 +72,12 @@ async function readTexts(): Promise<string[]> {
 interface RawBench {
   texts: string[];
   encodeAll: () => Promise<number[][]>;
+  /**
+   * `lanes` whole raw encodes at once, each with a tokenizer of its own, as each pipeline thread
+   * has (one tokenizer shared by concurrent calls would also share its internal cache). The
+   * library runs each call on the libuv pool, so the lanes encode in parallel.
+   */
+  encodeLanes: (lanes: number) => Promise<void>;
 }
 
 /**
@@ -74,12 +85,13 @@ interface RawBench {
  * encode per round of the same batches: whole documents for generation, `seq_len` heads for
  * classification), nothing else. Counting and hashing the ids happen after the clock stops.
  */
-async function prepareRaw(): Promise<RawBench> {
+async function prepareRaw(lanes: number): Promise<RawBench> {
   const texts = await readTexts();
   const batches = [...batchesOf(texts)];
   const tokenizer = await loadTokenizer('llama2');
-  const encoder = await openEncoder('llama2', backend, tokenizer.files, tokenizer.sha256);
-  const encodeAll = async (): Promise<number[][]> => {
+  const open = () => openEncoder('llama2', backend, tokenizer.files, tokenizer.sha256);
+  const encoders = await Promise.all(Array.from({ length: lanes }, open));
+  const encodeWith = async (encoder: TokenEncoder): Promise<number[][]> => {
     const all: number[][] = [];
     for (const batch of batches) {
       const ids =
@@ -90,11 +102,18 @@ async function prepareRaw(): Promise<RawBench> {
     }
     return all;
   };
-  return { texts, encodeAll };
+  const [first] = encoders as [TokenEncoder, ...TokenEncoder[]];
+  return {
+    texts,
+    encodeAll: () => encodeWith(first),
+    encodeLanes: async (count) => {
+      await Promise.all(encoders.slice(0, count).map(encodeWith));
+    },
+  };
 }
 
 async function raw(): Promise<object> {
-  const { texts, encodeAll } = await prepareRaw();
+  const { texts, encodeAll } = await prepareRaw(1);
   const runs: Timing[] = [];
   let ids: number[][] = [];
   for (let i = 0; i < repeat; i += 1) {
@@ -126,7 +145,8 @@ function request(seed?: number) {
 }
 
 async function pipeline(): Promise<object> {
-  const pool = new IngestPool({ threads: Number(values.threads) });
+  const threads = Number(values.threads);
+  const pool = new IngestPool({ threads });
   const logger = createLogger({ level: 'warn' });
   const context: IngestContext = { pool, cacheDir: values['cache-dir'] as string, logger };
   try {
@@ -142,16 +162,23 @@ async function pipeline(): Promise<object> {
     // ratio compares two measurements taken under the same conditions; a shared machine's speed
     // drifts by tens of percent between minutes. It is prepared after the cold build, which must
     // not find the tokenizer already read.
-    const rawBench = values.paired === true ? await prepareRaw() : undefined;
+    const rawBench = values.paired === true ? await prepareRaw(threads) : undefined;
     // Warm: another split seed is another key, so the whole corpus is tokenized again, now with
     // the threads started and the tokenizer built: the service's steady-state speed.
     const warm: Timing[] = [];
     const pairedRaw: Timing[] = [];
+    const pairedLanes: Timing[] = [];
     for (let i = 0; i < repeat; i += 1) {
-      if (rawBench !== undefined) pairedRaw.push(timing(await measure(rawBench.encodeAll)));
+      if (rawBench !== undefined) {
+        pairedRaw.push(timing(await measure(rawBench.encodeAll)));
+        if (threads > 1) {
+          pairedLanes.push(timing(await measure(() => rawBench.encodeLanes(threads))));
+        }
+      }
       warm.push(timing(await measure(() => ingestDataset(request(7 + i), context))));
     }
-    const paired = rawBench === undefined ? {} : { pairedRaw };
+    const lanes = pairedLanes.length > 0 ? { lanes: pairedLanes } : {};
+    const paired = rawBench === undefined ? {} : { paired: { single: pairedRaw, ...lanes } };
     return { cold: timing(cold), warm, ...paired, tokens: cold.value.stats.tokens, hitsMs };
   } finally {
     await pool.close();
