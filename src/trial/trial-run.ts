@@ -8,7 +8,6 @@ import type {
 } from '../contracts/index.js';
 import { ErrorCodes, serializeError, type SerializedError } from '../errors/index.js';
 import type { AttemptPlan } from '../policy/attempt-planner.js';
-import { mayRetry } from '../policy/retry-policy.js';
 import { AttemptLauncher } from './attempt-launcher.js';
 import { AttemptWatch } from './attempt-watch.js';
 import { CheckpointLedger } from './checkpoint-ledger.js';
@@ -25,7 +24,7 @@ import type { IngestResult, TrialMessage, TrialRunDeps, WorkerExit } from './tri
 import { TrialPolicies } from './trial-policies.js';
 import { TrialRecorder } from './trial-recorder.js';
 import { TrialTimers } from './trial-timers.js';
-import { adoptTakeover, type TrialTakeover } from './trial-takeover.js';
+import { adoptTakeover, relaunchAfterTakeover, type TrialTakeover } from './trial-takeover.js';
 import type { WorkerAttempt } from './worker-attempt.js';
 
 /**
@@ -114,9 +113,7 @@ export class TrialRun {
    */
   async abort(error: unknown): Promise<void> {
     const wire = serializeError(error);
-    this.#timers.clear();
-    this.#attempt?.kill();
-    if (this.#attempt) this.#attempt.gone = true;
+    this.#dropWorker();
     try {
       await this.#finish('failed', 'the trial actor crashed', wire);
     } catch (writeError) {
@@ -133,9 +130,7 @@ export class TrialRun {
   #abandon(reason: string): void {
     if (this.#recorder.terminal) return;
     this.deps.logger.error('trial abandoned', { trialId: this.trialId, reason });
-    this.#timers.clear();
-    this.#attempt?.kill();
-    if (this.#attempt) this.#attempt.gone = true;
+    this.#dropWorker();
     const error = { name: 'LeaseLostError', code: ErrorCodes.CANCELLED, message: reason };
     this.#ending.forceOutcome(error, this.#summary());
   }
@@ -164,20 +159,16 @@ export class TrialRun {
 
   /** A taken-over trial had a worker: the next attempt starts, from the latest checkpoint. */
   async #relaunchTakenOver(): Promise<void> {
-    const lost = `executor ${this.#takeover?.previousExecutor ?? '(unknown)'} stopped renewing its lease`;
-    if (!mayRetry(this.#failures, this.#policies.retryOptions)) {
-      const max = this.#policies.retryOptions.maxFailures;
-      return this.#finish('failed', `${lost}; no retries left (max_failures: ${max})`, {
-        name: 'ExecutorLostError',
-        code: ErrorCodes.WORKER_CRASHED,
-        message: `${lost} while attempt ${this.#recorder.attempt} ran`,
-      });
-    }
-    this.#recorder.attempt += 1;
-    await this.#recorder.transition(
-      'launching',
-      `taken over: ${lost}; attempt ${this.#recorder.attempt}`,
+    const retry = this.#policies.retryOptions;
+    const decision = relaunchAfterTakeover(
+      this.#takeover,
+      this.#recorder.attempt,
+      this.#failures,
+      retry,
     );
+    if (!decision.relaunch) return this.#finish('failed', decision.why, decision.error);
+    this.#recorder.attempt = decision.attempt;
+    await this.#recorder.transition('launching', decision.reason);
     this.#requestIngest();
   }
 
@@ -401,6 +392,13 @@ export class TrialRun {
   }
 
   // ── plumbing ────────────────────────────────────────────────────────────────────────────
+
+  /** Stops every timer and kills the worker, which this run then no longer waits for. */
+  #dropWorker(): void {
+    this.#timers.clear();
+    this.#attempt?.kill();
+    if (this.#attempt) this.#attempt.gone = true;
+  }
 
   /** The current attempt when `number` is it and its worker may still run. */
   #current(number: number): WorkerAttempt | undefined {

@@ -1,5 +1,7 @@
 import type { TrialStateName } from '../contracts/index.js';
+import { ErrorCodes, type SerializedError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
+import { mayRetry, type RetryOptions } from '../policy/retry-policy.js';
 import type {
   CheckpointRecord,
   EpochRecord,
@@ -90,4 +92,35 @@ export function adoptTakeover(takeover: TrialTakeover, parts: TakeoverParts): nu
   });
   const hadWorker = takeover.state === 'launching' || takeover.state === 'running';
   return hadWorker ? takeover.attempt : 0;
+}
+
+/** What follows the takeover of a trial whose worker was lost with its executor. */
+export type RelaunchDecision =
+  | { relaunch: true; attempt: number; reason: string }
+  | { relaunch: false; why: string; error: SerializedError };
+
+/**
+ * The lost executor's attempt counts as failed: the trial starts attempt `attempt + 1` from its
+ * latest checkpoint while the retry policy allows one more, and fails otherwise.
+ */
+export function relaunchAfterTakeover(
+  takeover: TrialTakeover | undefined,
+  attempt: number,
+  failures: number,
+  retry: RetryOptions,
+): RelaunchDecision {
+  const lost = `executor ${takeover?.previousExecutor ?? '(unknown)'} stopped renewing its lease`;
+  if (!mayRetry(failures, retry)) {
+    return {
+      relaunch: false,
+      why: `${lost}; no retries left (max_failures: ${retry.maxFailures})`,
+      error: {
+        name: 'ExecutorLostError',
+        code: ErrorCodes.WORKER_CRASHED,
+        message: `${lost} while attempt ${attempt} ran`,
+      },
+    };
+  }
+  const next = attempt + 1;
+  return { relaunch: true, attempt: next, reason: `taken over: ${lost}; attempt ${next}` };
 }
