@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ChunkGatherer, writeFully } from './chunk-gatherer.js';
 import type { ShardFile } from './shard-manifest.js';
 
 /** Bytes gathered before one write: large enough that syscalls do not matter. */
@@ -14,13 +15,17 @@ export class ShardArrayWriter {
   readonly #file: string;
   readonly #handle: FileHandle;
   readonly #hash: Hash = createHash('sha256');
-  #buffer = Buffer.allocUnsafe(BUFFER_BYTES);
-  #used = 0;
+  readonly #gatherer: ChunkGatherer;
   #bytes = 0;
 
   private constructor(file: string, handle: FileHandle) {
     this.#file = file;
     this.#handle = handle;
+    this.#gatherer = new ChunkGatherer(BUFFER_BYTES, async (chunk) => {
+      this.#hash.update(chunk);
+      await writeFully(handle, chunk);
+      this.#bytes += chunk.length;
+    });
   }
 
   /** Creates `file` in `folder`, which must not hold it yet. */
@@ -30,24 +35,17 @@ export class ShardArrayWriter {
 
   /** Ids written so far. */
   get count(): number {
-    return (this.#bytes + this.#used) / Int32Array.BYTES_PER_ELEMENT;
+    return (this.#bytes + this.#gatherer.pending) / Int32Array.BYTES_PER_ELEMENT;
   }
 
-  async append(values: Int32Array): Promise<void> {
-    let bytes = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
-    while (bytes.length > 0) {
-      const take = Math.min(bytes.length, BUFFER_BYTES - this.#used);
-      bytes.copy(this.#buffer, this.#used, 0, take);
-      this.#used += take;
-      bytes = bytes.subarray(take);
-      if (this.#used === BUFFER_BYTES) await this.#flush();
-    }
+  append(values: Int32Array): Promise<void> {
+    return this.#gatherer.append(values);
   }
 
   /** Flushes, closes and describes the file; `shape` must multiply out to `count`. */
   async close(shape: number[]): Promise<ShardFile> {
     try {
-      await this.#flush();
+      await this.#gatherer.flush();
     } finally {
       await this.#handle.close();
     }
@@ -63,16 +61,5 @@ export class ShardArrayWriter {
   /** Closes without describing, for a build that failed. */
   async abandon(): Promise<void> {
     await this.#handle.close().catch(() => undefined);
-  }
-
-  async #flush(): Promise<void> {
-    if (this.#used === 0) return;
-    const chunk = this.#buffer.subarray(0, this.#used);
-    this.#hash.update(chunk);
-    await this.#handle.write(chunk, 0, chunk.length);
-    this.#bytes += chunk.length;
-    // The old buffer may still be referenced by the write; start a fresh one.
-    this.#buffer = Buffer.allocUnsafe(BUFFER_BYTES);
-    this.#used = 0;
   }
 }
