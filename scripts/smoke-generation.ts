@@ -10,6 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { trialsPrefix } from '../src/artifacts/artifact-key.js';
 import { AmqpBus } from '../src/bus/amqp-bus.js';
 import { formatEpochTable } from '../src/cli/print-trial.js';
 import { loadConfig } from '../src/config/config.js';
@@ -139,7 +140,7 @@ const final = of('heartbeat.final')[0] ?? {};
 const hello = of('heartbeat.hello')[0];
 const lastEpoch = Math.max(0, ...perplexities.map((p) => p.epoch));
 const lastCheckpoint = await listS3(
-  `${config.s3?.prefix ?? 'automat0'}/${runId}/1/epoch-${lastEpoch}/`,
+  `${trialsPrefix(config.s3?.prefix ?? 'automat0', config.databaseSchema)}/${runId}/1/epoch-${lastEpoch}/`,
 );
 const seqs = messages.map((m) => Number(m.seq));
 const firstPpl = perplexities[0]?.ppl ?? Number.NaN;

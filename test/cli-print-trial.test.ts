@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatTrialRecord } from '../src/cli/print-trial.js';
+import { ErrorCodes } from '../src/errors/index.js';
 import type { EpochRecord, TrialRecord } from '../src/store/trial-store.js';
 import { spec } from './store-harness.js';
 
@@ -36,11 +37,11 @@ describe('show', () => {
     const accuracy = { ...running, spec: spec('t-1', { primary_metric: 'val_accuracy' }) };
     const loss = { ...running, spec: spec('t-1', { primary_metric: 'val_loss' }) };
 
-    const text = formatTrialRecord(accuracy, 'worker 42 started at batch 64', epochs);
+    const text = formatTrialRecord(accuracy, { why: 'worker 42 started at batch 64', epochs });
 
     expect(text).toContain('why        worker 42 started at batch 64');
     expect(text).toContain('best       val_accuracy = 0.7500 at epoch 3 so far');
-    expect(formatTrialRecord(loss, undefined, epochs)).toContain(
+    expect(formatTrialRecord(loss, { epochs })).toContain(
       'best       val_loss = 0.5000 at epoch 1 so far',
     );
   });
@@ -52,8 +53,51 @@ describe('show', () => {
       state: 'completed',
       bestMetric: { name: running.spec.primary_metric, value: 0.9, epoch: 2 },
     };
-    expect(formatTrialRecord(ended, undefined, [epoch(1, 0.95)])).toContain(
+    expect(formatTrialRecord(ended, { epochs: [epoch(1, 0.95)] })).toContain(
       `best       ${running.spec.primary_metric} = 0.9000 at epoch 2`,
+    );
+  });
+
+  it('escapes control characters a planner or a dataset put into the record', () => {
+    const forged = 'bye\nstate      completed\n\u001b[31mRED\u001b[0m \u0007';
+    const failed: TrialRecord = {
+      ...running,
+      state: 'failed',
+      error: { name: 'E', code: ErrorCodes.DATASET_INVALID, message: 'dataset /x\u001b[2J' },
+    };
+
+    const text = formatTrialRecord(failed, { why: forged });
+
+    expect(text).not.toContain('\u0007');
+    expect(text).not.toContain('\u001b');
+    expect(text.split('\n').filter((line) => line.startsWith('state'))).toHaveLength(1);
+    expect(text).toContain('why        bye\\u000astate      completed\\u000a\\u001b[31mRED');
+    expect(text).toContain('error      AUTOMAT_E_DATASET_INVALID: dataset /x\\u001b[2J');
+  });
+
+  it('shows the latest checkpoint while running, and labels an earlier attempt’s error once completed', () => {
+    const checkpoint = {
+      trialId: 't-1',
+      attempt: 2,
+      epoch: 3,
+      uri: 's3://b/automat0/t-1/2/epoch-3/',
+      bytes: 10,
+      recordedAt: running.updatedAt,
+    };
+    expect(formatTrialRecord(running, { checkpoints: [checkpoint] })).toContain(
+      'checkpoint latest s3://b/automat0/t-1/2/epoch-3/ (attempt 2, epoch 3)',
+    );
+    const error = {
+      name: 'E',
+      code: ErrorCodes.WORKER_CRASHED,
+      message: 'worker 7 was killed',
+    };
+    const completed: TrialRecord = { ...running, state: 'completed', error };
+    expect(formatTrialRecord(completed)).toContain(
+      'retried    AUTOMAT_E_WORKER_CRASHED: worker 7 was killed',
+    );
+    expect(formatTrialRecord({ ...completed, state: 'failed' })).toContain(
+      'error      AUTOMAT_E_WORKER_CRASHED',
     );
   });
 });

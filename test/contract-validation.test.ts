@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { contracts } from '../src/contracts/index.js';
-import { ValidationError } from '../src/errors/index.js';
+import { ErrorCodes, ValidationError } from '../src/errors/index.js';
 import { resolveTrialSpec } from '../src/trial/resolve-trial-spec.js';
 
 const validSpec = {
@@ -76,6 +76,33 @@ describe('TrialSpec contract', () => {
 
   it('rejects a non-object body', () => {
     expect(rejection([1, 2]).message).toBe('trial must be a JSON object, got [1,2]');
+  });
+});
+
+describe('values JSON cannot quote', () => {
+  it('names a number beyond the range of a double as such, not as null', () => {
+    const text = JSON.stringify({ ...validSpec, budget_seconds: 0 }).replace(
+      '"budget_seconds":0',
+      '"budget_seconds":1e400',
+    );
+    expect(() => contracts.trialSpec.parseJson(text)).toThrow(
+      /trial\.budget_seconds must be .*, got Infinity \(a number beyond the range of a double\)/,
+    );
+  });
+
+  it('reports a value nested deeper than the stack allows against its field, not as internal', () => {
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    const text = JSON.stringify({ ...validSpec, hparams: { epochs: 0 } }).replace(
+      '"epochs":0',
+      `"epochs":${deep}`,
+    );
+    expect(() => contracts.trialSpec.parseJson(text)).toThrow(
+      expect.objectContaining({
+        code: ErrorCodes.INVALID_MESSAGE,
+        field: 'trial.hparams.epochs',
+        message: expect.stringContaining('got an array nested too deeply to show'),
+      }),
+    );
   });
 });
 

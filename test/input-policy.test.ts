@@ -87,6 +87,13 @@ describe('input policy: where a TrialSpec may point', () => {
     expect(http.message).toContain('must use one of a local path, file://, s3://');
   });
 
+  it('refuses a scheme not written in lower case, which no reader would take', () => {
+    const upper = refusal({ dataset_uri: 'S3://bucket/data.jsonl' });
+    expect(upper.field).toBe('trial.dataset_uri');
+    expect(upper.message).toContain('must write its scheme in lower case ("s3://", not "S3://")');
+    expect(refusal({ tokenizer_ref: 'File:///tmp/t.json' }).field).toBe('trial.tokenizer_ref');
+  });
+
   it('refuses a tokenizer path outside the roots', () => {
     expect(refusal({ tokenizer_ref: '/etc/passwd' }).field).toBe('trial.tokenizer_ref');
   });

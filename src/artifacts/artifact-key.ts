@@ -1,5 +1,15 @@
 import { ValidationError } from '../errors/index.js';
 
+/**
+ * `<prefix>/trials/<schema>`: where one deployment's checkpoints go in S3. Trial ids are unique
+ * within a deployment (its database schema), not across deployments sharing a bucket, so the
+ * schema keeps two deployments from overwriting each other's checkpoints. Shards, which are
+ * content-addressed, are shared under `<prefix>/shards/` instead.
+ */
+export function trialsPrefix(prefix: string, databaseSchema: string): string {
+  return joinKey(prefix, 'trials', databaseSchema);
+}
+
 /** `<trial_id>/<attempt>/epoch-<n>`: where one epoch's checkpoint folder goes. */
 export function checkpointKeyPrefix(trialId: string, attempt: number, epoch: number): string {
   return `${trialId}/${attempt}/epoch-${epoch}`;

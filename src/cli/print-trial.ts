@@ -1,8 +1,20 @@
-import type { EpochRecord, TrialRecord } from '../store/trial-store.js';
+import { printable } from '../log/printable.js';
+import type { CheckpointRecord, EpochRecord, TrialRecord } from '../store/trial-store.js';
 import { beats, METRIC_MODE, type MetricMode } from '../policy/metric-direction.js';
 import type { TrialOutcome } from '../trial/trial-outcome.js';
 
-/** The CLI's human-readable output; everything here writes to stdout on purpose. */
+/**
+ * The CLI's human-readable output; everything here writes to stdout on purpose. Text that came
+ * from outside (a planner's cancel reason, a dataset URI inside an error) goes through `shown`,
+ * so that it cannot move the cursor, colour the terminal or forge a line of this output.
+ */
+
+/** Longest stored text shown whole; reasons and error messages are rarely longer. */
+const SHOWN_CHARS = 2000;
+
+function shown(text: string): string {
+  return printable(text, SHOWN_CHARS);
+}
 
 export function formatEpochTable(epochs: EpochRecord[], primaryMetric: string): string {
   const header = ['attempt', 'epoch', primaryMetric, 'train_loss', 'val_loss', 'tokens/s', 'secs'];
@@ -27,21 +39,28 @@ export function formatOutcome(outcome: TrialOutcome): string {
     `trial      ${outcome.trialId}`,
     `state      ${outcome.state} (stop reason: ${outcome.stopReason})`,
     `best       ${best.name} = ${value}${best.epoch ? ` at epoch ${best.epoch}` : ''}`,
-    `checkpoint ${outcome.bestCheckpointUri ?? 'none'}`,
+    `checkpoint ${shown(outcome.bestCheckpointUri ?? 'none')}`,
   ];
-  if (outcome.error) lines.push(`error      ${outcome.error.code}: ${outcome.error.message}`);
+  if (outcome.error) lines.push(errorLine('error', outcome.error));
   return lines.join('\n');
 }
 
+/** What `show` prints besides the stored record itself. */
+export interface TrialRecordContext {
+  /** The reason recorded with the trial's latest state change. */
+  why?: string | undefined;
+  /** The recorded epochs: they give the best so far while the trial runs. */
+  epochs?: EpochRecord[];
+  /** The recorded checkpoints: the latest is shown until the trial's best one is stored. */
+  checkpoints?: CheckpointRecord[];
+}
+
 /**
- * `why`: the reason recorded with the trial's latest state change. `epochs`: the recorded ones,
- * which give the best so far while the trial runs (its result is stored when it ends).
+ * A stored trial for a person. An error recorded by an attempt that was retried is labelled as
+ * such once the trial completed, since it no longer describes the trial.
  */
-export function formatTrialRecord(
-  record: TrialRecord,
-  why?: string,
-  epochs: EpochRecord[] = [],
-): string {
+export function formatTrialRecord(record: TrialRecord, context: TrialRecordContext = {}): string {
+  const { why, epochs = [], checkpoints = [] } = context;
   const best = record.bestMetric;
   const metric = record.spec.primary_metric;
   const soFar = best?.value == null ? bestSoFar(epochs, METRIC_MODE[metric]) : undefined;
@@ -51,15 +70,24 @@ export function formatTrialRecord(
       : soFar
         ? `${metric} = ${soFar.value.toFixed(4)} at epoch ${soFar.epoch} so far`
         : 'none';
+  const latest = checkpoints.at(-1);
+  const checkpoint =
+    record.bestCheckpointUri ??
+    (latest ? `latest ${latest.uri} (attempt ${latest.attempt}, epoch ${latest.epoch})` : 'none');
+  const errorLabel = record.state === 'completed' ? 'retried' : 'error';
   return [
     `trial      ${record.trialId} (${record.spec.task_type}, ${metric})`,
     `state      ${record.state}${record.stopReason ? ` (stop reason: ${record.stopReason})` : ''}`,
-    ...(why ? [`why        ${why}`] : []),
+    ...(why ? [`why        ${shown(why)}`] : []),
     `best       ${bestLine}`,
-    `checkpoint ${record.bestCheckpointUri ?? 'none'}`,
+    `checkpoint ${shown(checkpoint)}`,
     `updated    ${record.updatedAt}`,
-    ...(record.error ? [`error      ${record.error.code}: ${record.error.message}`] : []),
+    ...(record.error ? [errorLine(errorLabel, record.error)] : []),
   ].join('\n');
+}
+
+function errorLine(label: string, error: { code: string; message: string }): string {
+  return `${label.padEnd(10)} ${shown(error.code)}: ${shown(error.message)}`;
 }
 
 function bestSoFar(

@@ -115,9 +115,21 @@ function segment(part: string): string {
   return /^\d+$/.test(part) ? `[${part}]` : `.${part.replace(/~1/g, '/').replace(/~0/g, '~')}`;
 }
 
+/**
+ * The offending value as the message quotes it. JSON would show an out-of-range number (`1e400`
+ * parses to Infinity) as `null`, and cannot show a value nested deeper than the stack allows.
+ */
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value);
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    return Number.isNaN(value) ? 'NaN' : `${value} (a number beyond the range of a double)`;
+  }
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    return `${Array.isArray(value) ? 'an array' : 'an object'} nested too deeply to show`;
+  }
   if (text === undefined) return String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

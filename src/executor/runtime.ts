@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { LocalArtifactStore } from '../artifacts/local-artifact-store.js';
+import { trialsPrefix } from '../artifacts/artifact-key.js';
 import { S3ArtifactStore } from '../artifacts/s3-artifact-store.js';
 import { AmqpBus } from '../bus/amqp-bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
@@ -77,7 +78,7 @@ function artifactStore(config: ExecutorConfig, logger: Logger): ArtifactStore {
     region,
     credentials: { accessKeyId, secretAccessKey },
     bucket,
-    prefix,
+    prefix: trialsPrefix(prefix, config.databaseSchema),
     logger,
   });
 }

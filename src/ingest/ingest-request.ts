@@ -59,15 +59,16 @@ export function resolveIngestRequest(
       Number.isInteger(resolved.seqLen) && resolved.seqLen >= min && resolved.seqLen <= max,
       `an integer between ${min} and ${max}`,
     ],
+    // The same ranges as a TrialSpec's hparams, so that shards prepared ahead serve trials.
     [
       'valFraction',
-      resolved.valFraction > 0 && resolved.valFraction < 1,
-      'a number between 0 and 1, exclusive',
+      resolved.valFraction > 0 && resolved.valFraction <= 0.5,
+      'a number greater than 0 and at most 0.5',
     ],
     [
       'seed',
-      Number.isInteger(resolved.seed) && resolved.seed >= 0 && resolved.seed < 2 ** 32,
-      'a non-negative 32-bit integer',
+      Number.isInteger(resolved.seed) && resolved.seed >= 0 && resolved.seed < 2 ** 31,
+      'a non-negative 31-bit integer',
     ],
     [
       'maxBadFraction',

@@ -35,7 +35,17 @@ export function checkInputLocations(spec: TrialSpec, policy: InputPolicy): void 
 
 function checkLocation(field: string, value: string, policy: InputPolicy): void {
   const location = value.split('#')[0] ?? '';
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(location)?.[1]?.toLowerCase();
+  const written = /^([a-z][a-z0-9+.-]*):\/\//i.exec(location)?.[1];
+  const scheme = written?.toLowerCase();
+  // Every reader downstream matches `s3://` and `file://` as written, so other spellings are
+  // refused here rather than failing later as an unsupported scheme.
+  if (written !== scheme) {
+    refuse(
+      field,
+      value,
+      `must write its scheme in lower case ("${scheme}://", not "${written}://")`,
+    );
+  }
   if (scheme && scheme !== 'file') {
     if (policy.schemes.includes(scheme)) return;
     const allowed = ['a local path', 'file://', ...policy.schemes.map((s) => `${s}://`)];

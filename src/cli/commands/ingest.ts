@@ -97,7 +97,7 @@ function threadCount(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const cores = availableParallelism();
   const value = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(value) || value < 1 || value > cores) {
+  if (!/^\d+$/.test(raw) || value < 1 || value > cores) {
     throw new ValidationError('--threads', [
       `--threads must be an integer between 1 and ${cores} (this machine's cores), got ${JSON.stringify(raw)}`,
     ]);
@@ -105,13 +105,17 @@ function threadCount(raw: string | undefined): number | undefined {
   return value;
 }
 
+/** Plain decimal notation only: `Number` would also take `1e2`, `0x100` and `Infinity`. */
+const DECIMAL = /^-?(\d+(\.\d+)?|\.\d+)$/;
+
 function optionalNumber(flag: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value)) {
-    throw new ValidationError(flag, [`${flag} must be a number, got ${JSON.stringify(raw)}`]);
+  if (!DECIMAL.test(raw)) {
+    throw new ValidationError(flag, [
+      `${flag} must be a decimal number such as 256 or 0.2, got ${JSON.stringify(raw)}`,
+    ]);
   }
-  return value;
+  return Number(raw);
 }
 
 /** `requested`: the dataset as the user named it; cached shards may name a copy of its bytes. */
@@ -126,7 +130,8 @@ function summary(requested: string, outcome: IngestOutcome): string {
     `  dataset   ${requested} (${dataset.rows} rows, ${dataset.bad_lines} bad lines${copy})`,
     `  shards    train ${manifest.splits.train.rows} × ${manifest.seq_len}, validation ` +
       `${manifest.splits.validation.rows} × ${manifest.seq_len}` +
-      (manifest.labels.length > 0 ? `, labels ${manifest.labels.join(', ')}` : ''),
+      (manifest.labels.length > 0 ? `, labels ${manifest.labels.join(', ')}` : '') +
+      (manifest.task_type === 'generation' ? ' (blocks of seq_len + 1: inputs and targets)' : ''),
     outcome.cacheHit ? '' : `  tokens    ${stats.tokens} (${speed} tokens/s)`,
   ]
     .filter((line) => line !== '')

@@ -91,8 +91,12 @@ async function claimTrialId(
 function printLive(message: unknown): void {
   const m = message as { type?: string; epoch?: number; metrics?: Record<string, number | null> };
   if (m.type !== 'heartbeat.epoch' || !m.metrics) return;
+  const shown = (key: string, value: number | null | undefined): string => {
+    if (value === null || value === undefined) return '-';
+    return key === 'tokens_per_s' ? String(Math.round(value)) : String(Number(value.toFixed(4)));
+  };
   const metrics = Object.entries(m.metrics)
-    .map(([k, v]) => `${k}=${v === null || v === undefined ? '-' : Number(v.toFixed(4))}`)
+    .map(([key, value]) => `${key}=${shown(key, value)}`)
     .join(' ');
   console.log(`epoch ${m.epoch}: ${metrics}`);
 }

@@ -30,9 +30,13 @@ export async function showCommand(trialId: string, options: ShowOptions): Promis
       console.error(`no trial ${JSON.stringify(trialId)} in ${where}`);
       return 1;
     }
-    const lastMove = (await store.listTransitions(trialId)).at(-1);
-    const epochs = await store.listEpochs(trialId);
-    console.log(formatTrialRecord(record, lastMove?.reason, epochs));
+    const [transitions, epochs, checkpoints] = await Promise.all([
+      store.listTransitions(trialId),
+      store.listEpochs(trialId),
+      store.listCheckpoints(trialId),
+    ]);
+    const why = transitions.at(-1)?.reason;
+    console.log(formatTrialRecord(record, { why, epochs, checkpoints }));
     console.log(
       epochs.length === 0
         ? '\nno epochs recorded'

@@ -1,6 +1,6 @@
 import { AutomatError, ErrorCodes } from '../../errors/index.js';
 import type { Line } from './byte-lines.js';
-import { printable } from './printable.js';
+import { printable } from '../../log/printable.js';
 import type { DatasetFormat } from './dataset-uri.js';
 
 /** One example (classification) or document (generation) read from a dataset. */

@@ -2,7 +2,7 @@ import { AutomatError, ErrorCodes } from '../../errors/index.js';
 import { ByteTally, MAX_LINE_BYTES, readLines, type Line } from './byte-lines.js';
 import type { ByteSource } from './byte-source.js';
 import type { DatasetFormat } from './dataset-uri.js';
-import { printable } from './printable.js';
+import { printable } from '../../log/printable.js';
 import { parserFor, type DatasetRecord, type ParseContext } from './record-parsers.js';
 
 export interface BadLine {

@@ -2,9 +2,10 @@
 const MAX_CHARS = 200;
 
 /**
- * `text` (a bad line's reason, a header's column names) with control characters, replacement
- * characters (undecodable bytes) and other invisible code points written as `\uXXXX`, and cut to
- * `maxChars`: a binary file's bytes would otherwise reach errors, terminals and logs.
+ * `text` (a bad line's reason, a header's column names, a planner's cancel reason) with control
+ * characters, replacement characters (undecodable bytes) and other invisible code points written
+ * as `\uXXXX`, and cut to `maxChars`: a binary file's bytes or a planner's escape sequences would
+ * otherwise reach errors, terminals and logs.
  */
 export function printable(text: string, maxChars = MAX_CHARS): string {
   const escaped = text.replace(
