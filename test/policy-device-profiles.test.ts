@@ -4,6 +4,8 @@ import {
   DEVICE_PROFILES,
   initialBatchSize,
   resolveDeviceProfile,
+  workerHeapMiB,
+  type DeviceProfile,
 } from '../src/policy/device-profiles.js';
 import { resolveTrialSpec } from '../src/trial/resolve-trial-spec.js';
 
@@ -42,6 +44,15 @@ describe('device profiles', () => {
     expect(batch('h200', 2048, 512)).toBe(64);
     expect(batch('cpu', 8192, 4096)).toBe(1);
     expect(batch('h200', 8, 1)).toBe(65536);
+  });
+
+  it('gives a worker the profile’s heap, capped at three quarters of the machine, unless configured', () => {
+    const gib = 2 ** 30;
+    const h200 = DEVICE_PROFILES['h200'] as DeviceProfile;
+    const cpu = DEVICE_PROFILES['cpu'] as DeviceProfile;
+    expect(workerHeapMiB(h200, undefined, 24 * gib)).toBe(18 * 1024);
+    expect(workerHeapMiB(cpu, undefined, 24 * gib)).toBe(4096);
+    expect(workerHeapMiB(h200, 2048, 24 * gib)).toBe(2048);
   });
 
   it('rejects an unknown profile at intake, listing the known ones', () => {

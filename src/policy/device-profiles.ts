@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { AutomatError, ErrorCodes } from '../errors/index.js';
 
 /** What a device profile tells the executor about where trials run. */
@@ -71,4 +71,23 @@ export function initialBatchSize(profile: DeviceProfile, seqLen: number, embedDi
   const tokens = (profile.tokensPerBatchAt128 * 128) / Math.max(embedDim, 1);
   const rows = Math.min(MAX_BATCH_SIZE, Math.max(1, Math.floor(tokens / seqLen)));
   return 2 ** Math.floor(Math.log2(rows));
+}
+
+/** Share of this machine's memory one worker's heap may take when its profile asks for more. */
+const MACHINE_MEMORY_SHARE = 0.75;
+
+/**
+ * The worker's heap limit: `configured` (AUTOMAT_WORKER_MEMORY_MIB) when set, else the profile's
+ * memory, but never more than three quarters of this machine's: a TrialSpec names the device it
+ * was planned for, and an `h200` trial that reaches a CPU executor must not be allowed a 139 GiB
+ * heap on a machine that has 24 GiB.
+ */
+export function workerHeapMiB(
+  profile: DeviceProfile,
+  configured: number | undefined,
+  machineBytes = totalmem(),
+): number {
+  if (configured !== undefined) return configured;
+  const machineMiB = Math.floor((machineBytes / 2 ** 20) * MACHINE_MEMORY_SHARE);
+  return Math.min(profile.memoryMiB, machineMiB);
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { listFiles } from '../artifacts/list-files.js';
 import type { CheckpointMessage, TrainMessage } from '../contracts/index.js';
 import { serializeError, type SerializedError } from '../errors/index.js';
+import { workerHeapMiB } from '../policy/device-profiles.js';
 import type { CheckpointRecord } from '../store/trial-store.js';
 import type { CheckpointLedger } from './checkpoint-ledger.js';
 import type { ResolvedTrial } from './resolve-trial-spec.js';
@@ -62,7 +63,7 @@ export class AttemptLauncher {
       attempt.session = await this.deps.launcher.launch({
         trialId: this.trialId,
         attempt: number,
-        maxOldSpaceMiB: this.deps.settings.workerMemoryMiB ?? this.trial.profile.memoryMiB,
+        maxOldSpaceMiB: workerHeapMiB(this.trial.profile, this.deps.settings.workerMemoryMiB),
         onHeartbeat: (heartbeat) =>
           this.deps.post({ type: 'worker.heartbeat', attempt: number, heartbeat }),
         onExit: (exit) => this.deps.post({ type: 'worker.exited', attempt: number, exit }),
