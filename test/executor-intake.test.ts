@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -156,6 +157,8 @@ describe('executor serving its intake queue (RabbitMQ, Postgres, S3, a real work
     expect(head?.bytes).toBeGreaterThan(0);
     const checkpoints = await h.store.listCheckpoints(trialId);
     expect(checkpoints.map((c) => c.epoch)).toEqual([1, 2, 3]);
+    // Once uploaded they are the store's: the worker's local folders are gone.
+    expect(existsSync(join(h.workDir, 'checkpoints', trialId))).toBe(false);
   });
 
   it('acknowledges the same spec again, and dead-letters a different spec under a taken trial_id', async () => {

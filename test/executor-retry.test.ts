@@ -1,4 +1,4 @@
-import { access, rm } from 'node:fs/promises';
+import { access, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contracts } from '../src/contracts/index.js';
@@ -52,6 +52,15 @@ describe('retries with a real worker', () => {
     process.kill(Number(hello?.pid), 'SIGKILL');
     // The local folder goes too, so the retry must download the checkpoint from S3.
     await rm(join(h.workDir, 'checkpoints', trialId, '1'), { recursive: true, force: true });
+    // Attempt 2 said hello, so it loaded its checkpoint: from the folder the download wrote,
+    // which stays until the trial ends and its local checkpoints are removed.
+    await waitFor(
+      () => mine().some((m) => m.type === 'heartbeat.hello' && m.attempt === 2),
+      60_000,
+      'attempt 2 to start',
+    );
+    const downloaded = join(h.workDir, 'checkpoints', trialId, '2', 'resume');
+    const resumeFolders = await readdir(downloaded);
 
     const result = await outcome;
     console.log(`SIGKILL retry trial took ${Date.now() - started} ms`);
@@ -72,8 +81,10 @@ describe('retries with a real worker', () => {
     expect(secondHello?.start_epoch).toBe(resumedFrom + 1);
     const epochs = await h.store.listEpochs(trialId);
     expect(epochs.filter((e) => e.attempt === 2).map((e) => e.epoch)[0]).toBe(resumedFrom + 1);
-    const downloaded = join(h.workDir, 'checkpoints', trialId, '2', 'resume');
-    await access(join(downloaded, `epoch-${resumedFrom}`, 'checkpoint.json'));
+    expect(resumeFolders).toEqual([`epoch-${resumedFrom}`]);
+    await expect(access(join(h.workDir, 'checkpoints', trialId))).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
   }, 120_000);
 
   let checkpointsStored = 0;

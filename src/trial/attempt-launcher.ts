@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listFiles } from '../artifacts/list-files.js';
 import type { CheckpointMessage, TrainMessage } from '../contracts/index.js';
@@ -190,6 +191,30 @@ export class AttemptLauncher {
       });
       return { epoch: 0 };
     }
+  }
+
+  /**
+   * Removes the folders the trial's workers wrote their checkpoints to. They are scratch: each
+   * checkpoint was copied to the artifact store when it was recorded. Called once the trial has
+   * ended and its last worker is gone; an upload that never succeeded keeps them, since they are
+   * then the only copy.
+   */
+  async removeScratch(): Promise<void> {
+    const folder = join(this.deps.settings.checkpointDir, this.trialId);
+    if (this.#pending.length > 0) {
+      this.deps.logger.warn('local checkpoints kept: some never reached the artifact store', {
+        trialId: this.trialId,
+        folder,
+      });
+      return;
+    }
+    await rm(folder, { recursive: true, force: true }).catch((error: unknown) =>
+      this.deps.logger.warn('could not remove local checkpoints', {
+        trialId: this.trialId,
+        folder,
+        error: String(error),
+      }),
+    );
   }
 
   #attemptDir(number: number): string {

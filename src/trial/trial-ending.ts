@@ -107,11 +107,17 @@ export class TrialEnding {
     };
   }
 
+  /** Whether the trial has ended, its worker is gone, and its outcome is not reported yet. */
+  readyToReport(summary: AttemptSummary): boolean {
+    return !this.#reported && this.#outcome !== undefined && summary.workerGone;
+  }
+
   /** Reports the outcome once the trial has ended and its worker is gone; true when it did. */
   reportIfDone(summary: AttemptSummary): boolean {
-    if (this.#reported || !this.#outcome || !summary.workerGone) return false;
+    const outcome = this.#outcome;
+    if (outcome === undefined || !this.readyToReport(summary)) return false;
     this.#reported = true;
-    this.onFinished(this.#outcome);
+    this.onFinished(outcome);
     return true;
   }
 

@@ -327,7 +327,7 @@ export class TrialRun {
       code: ErrorCodes.WORKER_CRASHED,
       message: `worker ${attempt.session?.pid} did not exit after SIGKILL`,
     });
-    this.#report();
+    await this.#report();
   }
 
   // ── attempt endings ─────────────────────────────────────────────────────────────────────
@@ -337,7 +337,7 @@ export class TrialRun {
     if (!attempt) return;
     await this.#attemptGone(attempt);
     if (!this.#recorder.terminal) await this.#afterFailure(attempt, exit);
-    this.#report();
+    await this.#report();
   }
 
   async #attemptGone(attempt: WorkerAttempt): Promise<void> {
@@ -388,7 +388,7 @@ export class TrialRun {
     await this.#ending.finish(stopReason, reason, this.#summary(), error);
     // The worker normally exits right after its final message; one that lingers is killed.
     if (this.#attempt?.live) this.#watch.startGrace(this.#attempt);
-    this.#report();
+    await this.#report();
   }
 
   // ── plumbing ────────────────────────────────────────────────────────────────────────────
@@ -406,8 +406,12 @@ export class TrialRun {
     return attempt && attempt.number === number && !attempt.gone ? attempt : undefined;
   }
 
-  #report(): void {
-    if (this.#ending.reportIfDone(this.#summary())) this.#timers.clear();
+  /** Once the trial has ended and its worker is gone: removes its scratch, then reports. */
+  async #report(): Promise<void> {
+    const summary = this.#summary();
+    if (!this.#ending.readyToReport(summary)) return;
+    await this.#launcher.removeScratch();
+    if (this.#ending.reportIfDone(summary)) this.#timers.clear();
   }
 
   #summary(): AttemptSummary {
