@@ -66,6 +66,25 @@ describe('loadTokenizer', () => {
     expect(byFolder.sha256).toBe(llama2.sha256);
   });
 
+  it('refuses a tokenizer_config.json naming a special token the vocabulary lacks', async () => {
+    const folder = join(dir, 'mismatched');
+    await mkdir(folder);
+    await copyFile(resolveTokenizerRef('llama2').tokenizerPath, join(folder, 'tokenizer.json'));
+    await writeFile(join(folder, 'tokenizer_config.json'), '{"pad_token": "<|pad|>"}');
+
+    await expect(loadTokenizer(folder)).rejects.toMatchObject({
+      code: ErrorCodes.TOKENIZER_INVALID,
+      message: expect.stringContaining(
+        `tokenizer_config.json: pad_token "<|pad|>" is not in the vocabulary of`,
+      ),
+    });
+    await writeFile(
+      join(folder, 'tokenizer_config.json'),
+      '{"pad_token": null, "eos_token": "</s>"}',
+    );
+    expect((await loadTokenizer(folder)).eosId).toBe(llama2.eosId);
+  });
+
   it('refuses a path that does not exist, naming the ref', async () => {
     const ref = join(dir, 'missing', 'tokenizer.json');
 

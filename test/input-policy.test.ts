@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrialSpec } from '../src/contracts/index.js';
-import { ValidationError } from '../src/errors/index.js';
+import { ErrorCodes, ValidationError } from '../src/errors/index.js';
 import { checkInputLocations, createInputPolicy } from '../src/policy/input-policy.js';
 
 describe('input policy: where a TrialSpec may point', () => {
@@ -92,6 +92,15 @@ describe('input policy: where a TrialSpec may point', () => {
     expect(upper.field).toBe('trial.dataset_uri');
     expect(upper.message).toContain('must write its scheme in lower case ("s3://", not "S3://")');
     expect(refusal({ tokenizer_ref: 'File:///tmp/t.json' }).field).toBe('trial.tokenizer_ref');
+  });
+
+  it('refuses, at start-up, a configured root that is not a folder', () => {
+    expect(() => createInputPolicy([join(root, 'no-such-folder')], [])).toThrow(
+      expect.objectContaining({
+        code: ErrorCodes.CONFIG_INVALID,
+        message: expect.stringContaining('AUTOMAT_INPUT_ROOTS must name existing folders'),
+      }),
+    );
   });
 
   it('refuses a tokenizer path outside the roots', () => {

@@ -53,6 +53,7 @@ export async function openTokenizer(ref: string, files: TokenizerFiles): Promise
     throw invalid(ref, reason, error);
   }
   const settings = config?.value ?? {};
+  if (files.configPath !== null) checkNamedTokens(ref, files, facts, settings);
   return {
     ref,
     files,
@@ -116,6 +117,30 @@ function idOf(facts: TokenizerJsonFacts, names: unknown[]): number | undefined {
     if (id !== undefined) return id;
   }
   return undefined;
+}
+
+/**
+ * A special token the config names but the vocabulary lacks is a config for another tokenizer:
+ * padding with some other id instead would train on rows nobody asked for.
+ */
+function checkNamedTokens(
+  ref: string,
+  files: TokenizerFiles,
+  facts: TokenizerJsonFacts,
+  settings: Record<string, unknown>,
+): void {
+  for (const field of ['pad_token', 'eos_token', 'unk_token']) {
+    const value = settings[field];
+    if (value === undefined || value === null) continue;
+    const token = tokenName(value);
+    if (token === undefined) {
+      throw invalid(ref, `${files.configPath}: ${field} must be a string or {"content": string}`);
+    }
+    if (!facts.vocab.has(token)) {
+      const reason = `${files.configPath}: ${field} ${JSON.stringify(token)} is not in the vocabulary of ${files.tokenizerPath}`;
+      throw invalid(ref, reason);
+    }
+  }
 }
 
 function pickEosId(facts: TokenizerJsonFacts, settings: Record<string, unknown>): number | null {

@@ -1,8 +1,8 @@
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TrialSpec } from '../contracts/index.js';
-import { ValidationError } from '../errors/index.js';
+import { AutomatError, ErrorCodes, ValidationError } from '../errors/index.js';
 import { TOKENIZER_REGISTRY } from '../ingest/tokenizer-registry.js';
 
 /**
@@ -18,10 +18,22 @@ export interface InputPolicy {
   schemes: readonly string[];
 }
 
+/**
+ * Resolves the configured roots. A root that is not a folder is a mistake in the configuration
+ * (every local path would then be refused), so it is reported at start-up, naming the variable.
+ */
 export function createInputPolicy(
   roots: readonly string[],
   schemes: readonly string[],
 ): InputPolicy {
+  for (const root of roots) {
+    if (!statSync(root, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new AutomatError(
+        ErrorCodes.CONFIG_INVALID,
+        `AUTOMAT_INPUT_ROOTS must name existing folders; ${JSON.stringify(root)} is not one`,
+      );
+    }
+  }
   return { roots: roots.map((root) => realOrNearest(resolve(root))), schemes: [...schemes] };
 }
 
