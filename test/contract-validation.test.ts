@@ -79,6 +79,13 @@ describe('TrialSpec contract', () => {
   });
 });
 
+describe('JSON text', () => {
+  it('takes a TrialSpec whose text starts with a byte order mark', () => {
+    const text = `\ufeff${JSON.stringify(validSpec)}`;
+    expect(contracts.trialSpec.parseJson(Buffer.from(text, 'utf8'))).toMatchObject(validSpec);
+  });
+});
+
 describe('values JSON cannot quote', () => {
   it('names a number beyond the range of a double as such, not as null', () => {
     const text = JSON.stringify({ ...validSpec, budget_seconds: 0 }).replace(

@@ -77,7 +77,7 @@ describe('input policy: where a TrialSpec may point', () => {
 
   it('refuses a symbolic link that leads out of the root', () => {
     const error = refusal({ dataset_uri: join(root, 'nested', 'escape', 'secret.jsonl') });
-    expect(error.message).toContain('(it is a symbolic link that leads out of them)');
+    expect(error.message).toContain('(it is a symbolic link that leads out of it)');
   });
 
   it('refuses file:// URIs outside the roots and schemes that are not configured', () => {

@@ -35,7 +35,9 @@ export function defineContract<S extends TSchema>(schema: S, label: string): Con
     parseJson(text) {
       let value: unknown;
       try {
-        value = JSON.parse(typeof text === 'string' ? text : text.toString('utf8'));
+        // A byte order mark some tools write before JSON is not part of the message.
+        const json = typeof text === 'string' ? text : text.toString('utf8');
+        value = JSON.parse(json.charCodeAt(0) === 0xfeff ? json.slice(1) : json);
       } catch (cause) {
         const detail = cause instanceof Error ? cause.message : String(cause);
         throw new ValidationError(
@@ -103,6 +105,8 @@ function explain(label: string, error: ValueError): string {
 
 function defaultExpectation(error: ValueError): string {
   const raw = error.message.replace(/^Expected /, '');
+  // A literal (`'planner.cancel'`) takes no article.
+  if (/^['"]/.test(raw)) return raw;
   return /^[aeiou]/i.test(raw) ? `an ${raw}` : `a ${raw}`;
 }
 

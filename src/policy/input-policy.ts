@@ -70,7 +70,8 @@ function checkLocation(field: string, value: string, policy: InputPolicy): void 
   if (!insideRoots(realOrNearest(path), policy)) {
     // Named inside the roots, yet resolving outside: a symbolic link on the way leads out.
     const viaLink = insideRoots(path, policy) || insideRoots(realOrNearest(dirname(path)), policy);
-    const why = viaLink ? ` (it is a symbolic link that leads out of them)` : '';
+    const them = policy.roots.length === 1 ? 'it' : 'them';
+    const why = viaLink ? ` (it is a symbolic link that leads out of ${them})` : '';
     refuse(field, value, `must be inside ${roots}${why}`);
   }
 }
