@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { afterEach, beforeEach } from 'vitest';
 import type { TrialSpec } from '../src/contracts/index.js';
 import { silentLogger } from '../src/log/logger.js';
 import { PostgresTrialStore } from '../src/store/postgres-trial-store.js';
@@ -85,3 +86,28 @@ export function spec(trialId: string, overrides: Partial<TrialSpec> = {}): Trial
 
 export const T0 = '2026-01-31T12:00:00.000Z';
 export const at = (second: number) => `2026-01-31T12:00:${String(second).padStart(2, '0')}.000Z`;
+
+/** Both backends, for `describe.each`. */
+export const STORE_BACKENDS = [
+  ['postgres', postgresHarness],
+  ['sqlite', sqliteHarness],
+] as const;
+
+/**
+ * Gives each test of the enclosing `describe` a migrated store on fresh data, closed and removed
+ * afterwards; call the returned function inside a test for that test's store.
+ */
+export function useMigratedStore(makeHarness: () => Harness): () => TrialStore {
+  let harness: Harness;
+  let store: TrialStore;
+  beforeEach(async () => {
+    harness = makeHarness();
+    store = harness.open();
+    await store.migrate();
+  });
+  afterEach(async () => {
+    await store.close();
+    await harness.destroy();
+  });
+  return () => store;
+}

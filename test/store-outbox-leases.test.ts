@@ -1,9 +1,9 @@
 /**
  * The outbox and lease half of the trial store, against PostgreSQL and SQLite alike.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { TrialStore } from '../src/store/trial-store.js';
-import { T0, at, postgresHarness, spec, sqliteHarness, type Harness } from './store-harness.js';
+import { STORE_BACKENDS, T0, at, spec, useMigratedStore } from './store-harness.js';
 
 const message = (trialId: string, seq: number) => ({
   trialId,
@@ -13,22 +13,11 @@ const message = (trialId: string, seq: number) => ({
   recordedAt: at(seq),
 });
 
-describe.each([
-  ['postgres', postgresHarness],
-  ['sqlite', sqliteHarness],
-] as const)('%s outbox and leases', (_backend, makeHarness) => {
-  let harness: Harness;
+describe.each(STORE_BACKENDS)('%s outbox and leases', (_backend, makeHarness) => {
+  const currentStore = useMigratedStore(makeHarness);
   let store: TrialStore;
-
-  beforeEach(async () => {
-    harness = makeHarness();
-    store = harness.open();
-    await store.migrate();
-  });
-
-  afterEach(async () => {
-    await store.close();
-    await harness.destroy();
+  beforeEach(() => {
+    store = currentStore();
   });
 
   it('lists unpublished messages in seq order until they are marked', async () => {

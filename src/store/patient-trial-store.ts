@@ -8,6 +8,7 @@ import type {
   CheckpointRecord,
   EpochRecord,
   Lease,
+  PendingCancel,
   ResultInput,
   StoredMessage,
   TransitionInput,
@@ -132,6 +133,18 @@ export class PatientTrialStore implements TrialStore {
 
   listOrphanedTrials(now: string, limit: number) {
     return this.#patiently('listOrphanedTrials', () => this.inner.listOrphanedTrials(now, limit));
+  }
+
+  recordPendingCancel(cancel: PendingCancel) {
+    return this.#patiently('recordPendingCancel', () => this.inner.recordPendingCancel(cancel));
+  }
+
+  getPendingCancel(trialId: string, now: string) {
+    return this.#patiently('getPendingCancel', () => this.inner.getPendingCancel(trialId, now));
+  }
+
+  deletePendingCancel(trialId: string) {
+    return this.#patiently('deletePendingCancel', () => this.inner.deletePendingCancel(trialId));
   }
 
   close(): Promise<void> {

@@ -130,8 +130,34 @@ const outboxAndLeases: Migration = {
   ],
 };
 
+/**
+ * Cancels a planner sent for a trial whose spec no executor has taken yet (it waits in the
+ * intake queue). Not keyed to `trials`, since the trial is not stored yet; each row expires, and
+ * expired rows are removed whenever a new one is recorded, so a trial that never arrives leaves
+ * nothing behind for long.
+ */
+const pendingCancels: Migration = {
+  version: 4,
+  name: 'pending cancels',
+  statements: [
+    `CREATE TABLE pending_cancels (
+      trial_id TEXT PRIMARY KEY,
+      reason TEXT NOT NULL,
+      command_id TEXT,
+      requested_at TEXT NOT NULL,
+      expires_at TEXT NOT NULL
+    )`,
+    'CREATE INDEX pending_cancels_expiry ON pending_cancels (expires_at)',
+  ],
+};
+
 /** Every migration, in the order it must run. */
-export const MIGRATIONS: readonly Migration[] = [initialSchema, batchBackoffs, outboxAndLeases];
+export const MIGRATIONS: readonly Migration[] = [
+  initialSchema,
+  batchBackoffs,
+  outboxAndLeases,
+  pendingCancels,
+];
 
 /** The migrations not yet in `applied`, in order. */
 export function pendingMigrations(applied: ReadonlySet<number>): Migration[] {

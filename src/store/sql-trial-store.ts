@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from '../clock/clock.js';
-import type { TrialSpec } from '../contracts/index.js';
+import type { TrialSpec, TrialStateName } from '../contracts/index.js';
 import { ErrorCodes, serializeError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import { applyMigrations } from './apply-migrations.js';
@@ -24,9 +24,11 @@ import {
   type TrialRow,
 } from './trial-store-rows.js';
 import { SqlOutboxLeases } from './sql-outbox-leases.js';
+import { SqlPendingCancels } from './sql-pending-cancels.js';
 import type {
   BatchBackoffRecord,
   Lease,
+  PendingCancel,
   CheckpointRecord,
   EpochRecord,
   ResultInput,
@@ -46,6 +48,7 @@ export class SqlTrialStore implements TrialStore {
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #outboxLeases: SqlOutboxLeases;
+  readonly #pendingCancels: SqlPendingCancels;
   #closing: Promise<void> | undefined;
   #closedBy: Error | undefined;
 
@@ -53,9 +56,9 @@ export class SqlTrialStore implements TrialStore {
     this.#driver = driver;
     this.#log = logger;
     this.#clock = clock;
-    this.#outboxLeases = new SqlOutboxLeases(driver, (operation, body) =>
-      this.#run(operation, body),
-    );
+    const run = <T>(operation: string, body: () => Promise<T>) => this.#run(operation, body);
+    this.#outboxLeases = new SqlOutboxLeases(driver, run);
+    this.#pendingCancels = new SqlPendingCancels(driver, run);
   }
 
   migrate(): Promise<void> {
@@ -224,6 +227,18 @@ export class SqlTrialStore implements TrialStore {
 
   listOrphanedTrials(now: string, limit: number): Promise<string[]> {
     return this.#outboxLeases.listOrphanedTrials(now, limit);
+  }
+
+  recordPendingCancel(cancel: PendingCancel): Promise<TrialStateName | null> {
+    return this.#pendingCancels.recordPendingCancel(cancel);
+  }
+
+  getPendingCancel(trialId: string, now: string): Promise<PendingCancel | undefined> {
+    return this.#pendingCancels.getPendingCancel(trialId, now);
+  }
+
+  deletePendingCancel(trialId: string): Promise<boolean> {
+    return this.#pendingCancels.deletePendingCancel(trialId);
   }
 
   close(): Promise<void> {

@@ -140,3 +140,23 @@ export const OutboxLeaseQueries = {
       AND (owner_id IS NULL OR lease_expires_at < CAST($1 AS TEXT))
     ORDER BY created_at, trial_id LIMIT $2`,
 } as const;
+
+/** Cancels waiting for their trial's spec; see PendingCancelStore. */
+export const PendingCancelQueries = {
+  purgeExpiredCancels: 'DELETE FROM pending_cancels WHERE expires_at < $1',
+
+  // A second cancel for the same trial keeps the first one's reason and command, and moves the
+  // expiry to the later of the two.
+  upsertPendingCancel: `
+    INSERT INTO pending_cancels (trial_id, reason, command_id, requested_at, expires_at)
+    VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (trial_id) DO UPDATE SET
+      expires_at = CASE WHEN excluded.expires_at > pending_cancels.expires_at
+        THEN excluded.expires_at ELSE pending_cancels.expires_at END`,
+
+  selectPendingCancel: `
+    SELECT trial_id, reason, command_id, requested_at, expires_at
+    FROM pending_cancels WHERE trial_id = $1 AND expires_at >= $2`,
+
+  deletePendingCancel: 'DELETE FROM pending_cancels WHERE trial_id = $1',
+} as const;

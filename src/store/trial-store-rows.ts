@@ -9,6 +9,7 @@ import type {
   BatchBackoffRecord,
   CheckpointRecord,
   EpochRecord,
+  PendingCancel,
   StoredMessage,
   StoredTransition,
   TrialRecord,
@@ -81,6 +82,14 @@ export interface BatchBackoffRow {
   batch_after: number | string;
   reason: string;
   recorded_at: string;
+}
+
+export interface PendingCancelRow {
+  trial_id: string;
+  reason: string;
+  command_id: string | null;
+  requested_at: string;
+  expires_at: string;
 }
 
 /** NaN and ±Infinity have no JSON or portable SQL form; the store keeps them as null. */
@@ -174,5 +183,15 @@ export function toBatchBackoffRecord(row: BatchBackoffRow): BatchBackoffRecord {
     batchAfter: Number(row.batch_after),
     reason: row.reason,
     recordedAt: row.recorded_at,
+  };
+}
+
+export function toPendingCancel(row: PendingCancelRow): PendingCancel {
+  return {
+    trialId: row.trial_id,
+    reason: row.reason,
+    commandId: row.command_id,
+    requestedAt: row.requested_at,
+    expiresAt: row.expires_at,
   };
 }

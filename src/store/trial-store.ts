@@ -16,7 +16,7 @@ import type { SerializedError } from '../errors/index.js';
  * database cannot be reached, or the store was closed), `AUTOMAT_E_STORE_CONFLICT` (a write
  * contradicts what is stored) or `AUTOMAT_E_INTERNAL`; never with a raw driver error.
  */
-export interface TrialStore extends OutboxStore, LeaseStore {
+export interface TrialStore extends OutboxStore, LeaseStore, PendingCancelStore {
   /** Creates or upgrades the schema; idempotent and safe to run from several processes at once. */
   migrate(): Promise<void>;
   /**
@@ -72,6 +72,43 @@ export interface OutboxStore {
   markPublished(trialId: string, seq: number, at: string): Promise<void>;
   /** One more than the trial's highest stored `seq`, or 0 when it has none. */
   nextSeq(trialId: string): Promise<number>;
+}
+
+/**
+ * Cancels a planner sent for a trial no executor has received yet: its spec still waits in the
+ * intake queue. Whoever stores the trial later, on any executor sharing the database, finds the
+ * cancel and ends the trial cancelled at once (docs/generation.md#cancel).
+ *
+ * The two sides write first and read second — the cancel is recorded, then the trial looked up;
+ * the trial is created, then its cancel looked up — each a statement of its own. So when
+ * recordPendingCancel finds no trial, the later createTrial's getPendingCancel is bound to find
+ * the cancel: no trial can slip between them and run.
+ */
+export interface PendingCancelStore {
+  /**
+   * Removes the pending cancels expired by `cancel.requestedAt`, records this one (a trial that
+   * already has one keeps its reason and command, and the later expiry of the two), then
+   * resolves to the trial's stored state: null when the
+   * trial is not stored, so the cancel is sure to be found when it is; a state when the trial
+   * arrived meanwhile and may have missed the cancel.
+   */
+  recordPendingCancel(cancel: PendingCancel): Promise<TrialStateName | null>;
+  /** The trial's pending cancel, unless it expired before `now`. */
+  getPendingCancel(trialId: string, now: string): Promise<PendingCancel | undefined>;
+  /** Forgets the trial's pending cancel; resolves to whether there was one. */
+  deletePendingCancel(trialId: string): Promise<boolean>;
+}
+
+/** A cancel waiting for its trial's spec to arrive. */
+export interface PendingCancel {
+  trialId: string;
+  /** Recorded with the trial's cancellation, e.g. `planner: seen enough`. */
+  reason: string;
+  /** The planner command's command_id, or null when it had none. */
+  commandId: string | null;
+  requestedAt: string;
+  /** ISO 8601; a spec that arrives after this instant runs as if never cancelled. */
+  expiresAt: string;
 }
 
 /** Who runs a trial: the executor holding its lease, which it renews while it works on it. */
