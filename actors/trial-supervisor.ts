@@ -25,6 +25,11 @@ export type TrialSupervisorMessage =
       trial: ResolvedTrial;
       /** Set for a trial taken over from another executor. */
       takeover?: TrialTakeover;
+      /**
+       * Set for a trial cancelled before it arrived: it is accepted, then ends cancelled with
+       * this reason at once, without waiting for a slot, ingesting or starting a worker.
+       */
+      cancelReason?: string;
       done: (outcome: TrialOutcome) => void;
     }
   | { type: 'trial.finished'; outcome: TrialOutcome }
@@ -87,6 +92,10 @@ export function spawnTrialSupervisor(
               ? { type: 'trial.adopt', takeover: msg.takeover }
               : { type: 'trial.accept' },
           );
+          if (msg.cancelReason !== undefined) {
+            dispatch(ref, { type: 'trial.cancel', reason: msg.cancelReason });
+            return state;
+          }
           state.waiting.push(trialId);
           startWaiting(state);
           return state;

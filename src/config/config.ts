@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_BUS_NAMES, type BusTopologyNames } from '../bus/bus-topology.js';
 import type { LogLevel } from '../log/logger.js';
 import { AutomatError, ErrorCodes } from '../errors/index.js';
+import { PENDING_CANCEL_TTL_MS } from '../executor/pending-cancel.js';
 import { POLICY_DEFAULTS, type PolicySettings } from '../trial/trial-settings.js';
 
 /** S3 settings; all of endpoint, credentials and bucket come from the environment. */
@@ -67,6 +68,11 @@ export interface ExecutorConfig {
   /** How long store calls retry through a database outage, `AUTOMAT_STORE_OUTAGE_MS`. 5 min. */
   storeOutageMs: number;
   /**
+   * How long a cancel for a trial whose spec has not arrived is kept,
+   * `AUTOMAT_PENDING_CANCEL_TTL_MS`. Default 7 days.
+   */
+  pendingCancelTtlMs: number;
+  /**
    * Port of the health endpoint `GET /healthz` on 127.0.0.1, `AUTOMAT_HEALTH_PORT`; undefined
    * (the default) serves none. 0 picks a free port, which the log names.
    */
@@ -103,6 +109,8 @@ export function loadConfig(env: Env = process.env): ExecutorConfig {
     executorId: env.AUTOMAT_EXECUTOR_ID ?? defaultExecutorId(workDir),
     leaseTtlMs: optionalInt(env, 'AUTOMAT_LEASE_TTL_MS', 1000) ?? 30_000,
     storeOutageMs: optionalInt(env, 'AUTOMAT_STORE_OUTAGE_MS') ?? 300_000,
+    pendingCancelTtlMs:
+      optionalInt(env, 'AUTOMAT_PENDING_CANCEL_TTL_MS', 1000) ?? PENDING_CANCEL_TTL_MS,
     healthPort: optionalInt(env, 'AUTOMAT_HEALTH_PORT', 1, 65_535),
   };
 }

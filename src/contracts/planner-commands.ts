@@ -13,7 +13,10 @@ const CommandId = Type.String({
   description: 'a non-empty string of at most 128 characters that the answer echoes',
 });
 
-/** Stop a trial cleanly: its current epoch finishes and is checkpointed, then it ends cancelled. */
+/**
+ * Stop a trial cleanly: its current epoch finishes and is checkpointed, then it ends cancelled.
+ * A trial whose spec no executor has taken yet ends cancelled as soon as one takes it.
+ */
 export const PlannerCancelSchema = Type.Object(
   {
     type: Type.Literal('planner.cancel'),
@@ -31,7 +34,9 @@ export const PlannerCancelSchema = Type.Object(
   {
     $id: 'planner.cancel',
     title: 'cancel',
-    description: 'Ask the executor running trial_id to stop it after its current epoch.',
+    description:
+      'Ask the executor running trial_id to stop it after its current epoch; a trial not ' +
+      'received yet ends cancelled when it arrives.',
     additionalProperties: false,
   },
 );
@@ -40,7 +45,9 @@ export const PlannerCommandSchema = Type.Union([PlannerCancelSchema], { $id: 'Pl
 
 /**
  * An executor's answer to one command, on `automat.answers.<trial_id>`. `accepted: false` is an
- * answer, not a failure: the trial is unknown here or already ended, and `message` says which.
+ * answer, not a failure: the trial already ended or runs elsewhere, and `message` says which.
+ * `accepted: true` with `state: null` means no executor has received the trial yet (its spec
+ * waits in the intake queue): the cancel is kept, and the trial ends cancelled when it arrives.
  */
 export const CommandAnsweredSchema = Type.Object(
   {
@@ -51,13 +58,16 @@ export const CommandAnsweredSchema = Type.Object(
     }),
     trial_id: TrialId,
     accepted: Type.Boolean({
-      description: 'true when the trial will stop because of this command',
+      description:
+        'true when the trial will stop because of this command, or, for a trial not received ' +
+        'yet (state null), end cancelled when it arrives',
     }),
     message: Type.String({ description: 'what happened, for people' }),
     state: Type.Optional(
       Type.Union([TrialState, Type.Null()], {
         description:
-          'the state the executor knows the trial in, or null when it has no record of it',
+          'the state the executor knows the trial in, or null when it has no record of it ' +
+          '(with accepted true: the cancel waits for the trial to arrive)',
       }),
     ),
     ts: Timestamp,

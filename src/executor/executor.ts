@@ -56,6 +56,14 @@ export interface ExecutorOptions {
   policy?: Partial<PolicySettings>;
 }
 
+/** How {@link Executor.submit} starts a trial; both are omitted for a fresh one. */
+export interface SubmitOptions {
+  /** Goes on with a trial taken over from another executor. */
+  takeover?: TrialTakeover;
+  /** Ends the trial cancelled at once, with this reason, without ingest or a worker. */
+  cancelReason?: string;
+}
+
 export interface ExecutorLoad {
   active: number;
   concurrency: number;
@@ -155,17 +163,20 @@ export class Executor {
   /**
    * Runs a trial (already recorded in the store); resolves once it ended and its worker is gone.
    * With `takeover`, goes on with a trial taken over from another executor; call
-   * {@link adoptOutbox} first, so that its stored backlog goes out before its new messages.
+   * {@link adoptOutbox} first, so that its stored backlog goes out before its new messages. With
+   * `cancelReason`, the trial ends cancelled at once: a planner cancelled it before it arrived.
    */
-  submit(trial: ResolvedTrial, takeover?: TrialTakeover): Promise<TrialOutcome> {
+  submit(trial: ResolvedTrial, start: SubmitOptions = {}): Promise<TrialOutcome> {
     const trialId = trial.spec.trial_id;
     const existing = this.#pending.get(trialId);
     if (existing) return existing;
+    const { takeover, cancelReason } = start;
     const outcome = new Promise<TrialOutcome>((resolve) => {
       dispatch(this.#tree.trialSupervisor, {
         type: 'trial.submitted',
         trial,
         ...(takeover ? { takeover } : {}),
+        ...(cancelReason === undefined ? {} : { cancelReason }),
         done: resolve,
       });
     }).finally(() => this.#pending.delete(trialId));

@@ -8,6 +8,7 @@ import type { TrialRecord, TrialStore } from '../store/trial-store.js';
 import { resolveTrialSpec, type ResolvedTrial } from '../trial/resolve-trial-spec.js';
 import { answerKey } from './control-consumer.js';
 import type { Executor } from './executor.js';
+import { cancelOnArrival } from './pending-cancel.js';
 
 export interface IntakeConsumerOptions {
   bus: Bus;
@@ -32,7 +33,8 @@ export interface IntakeConsumerOptions {
  * Takes TrialSpecs from the intake queue, only as many as the executor has free slots. A spec
  * is validated at this edge; a bad one goes to the dead-letter queue with the reason and the
  * field. A good one is recorded in the store, handed to the executor, and only then
- * acknowledged.
+ * acknowledged. A trial a planner cancelled before its spec arrived (a pending cancel in the
+ * store) is recorded all the same and ends cancelled at once, without ingest or a worker.
  *
  * Backpressure: when a spec takes the last free slot, the consumer is paused (`basic.cancel`)
  * before that spec is acknowledged, so with prefetch 1 the broker cannot deliver another; the
@@ -86,17 +88,25 @@ export class IntakeConsumer {
     const at = new Date(clock.now()).toISOString();
     const { created } = await store.createTrial(trial.spec, at, executor.leases.lease());
     if (!created) return this.#duplicate(delivery, trial);
-    logger.info('trial accepted', { trialId, taskType: trial.spec.task_type });
-    this.#run(trial);
+    // Looked up only now that the trial is stored; see PendingCancelStore. Should the store fail
+    // here, the spec goes back to the queue and comes back as a duplicate; crash recovery takes
+    // the stored trial over once its lease lapses, and looks for the cancel again.
+    const cancelReason = await cancelOnArrival(store, trialId, at);
+    logger.info('trial accepted', {
+      trialId,
+      taskType: trial.spec.task_type,
+      ...(cancelReason === undefined ? {} : { cancelledOnArrival: cancelReason }),
+    });
+    this.#run(trial, cancelReason);
     await this.#reconcile();
     delivery.ack();
   }
 
-  #run(trial: ResolvedTrial): void {
+  #run(trial: ResolvedTrial, cancelReason: string | undefined): void {
     const { logger, executor } = this.options;
     const trialId = trial.spec.trial_id;
     void executor
-      .submit(trial)
+      .submit(trial, cancelReason === undefined ? {} : { cancelReason })
       .then(
         (outcome) => logger.info('trial outcome', { ...outcome }),
         (error: unknown) =>

@@ -6,6 +6,7 @@ import { resolveTrialSpec } from '../trial/resolve-trial-spec.js';
 import { isTerminal } from '../trial/trial-fsm.js';
 import { loadTakeover } from '../trial/trial-takeover.js';
 import type { Executor } from './executor.js';
+import { cancelOnArrival } from './pending-cancel.js';
 
 export interface TrialRecoveryOptions {
   executor: Executor;
@@ -29,7 +30,8 @@ export interface TrialRecoveryOptions {
  * A taken-over trial goes on from its stored state: queued or ingesting trials start as usual;
  * a trial that had a worker launches its next attempt, resuming from its latest checkpoint
  * (downloaded from the artifact store when this machine does not have it), which counts as one
- * failure against `max_failures`. Its stored, unpublished messages go out first.
+ * failure against `max_failures`. Its stored, unpublished messages go out first. A trial with a
+ * pending cancel (its executor died before carrying it out) ends cancelled at once instead.
  */
 export class TrialRecovery {
   readonly #scanMs: number;
@@ -94,9 +96,12 @@ export class TrialRecovery {
       executor: executor.id,
       previous: previous ?? record.owner,
     });
+    // An executor that died between storing a trial and cancelling it on arrival left the cancel.
+    const now = new Date(this.options.clock.now()).toISOString();
+    const cancelReason = await cancelOnArrival(executor.store, trialId, now);
     await executor.adoptOutbox(trialId);
     void executor
-      .submit(trial, takeover)
+      .submit(trial, { takeover, ...(cancelReason === undefined ? {} : { cancelReason }) })
       .then(
         (outcome) => logger.info('trial outcome', { ...outcome, takenOver: true }),
         (error: unknown) =>

@@ -23,8 +23,9 @@ export const CancelExit = {
 
 /**
  * `automat0 cancel <trial_id>`: publishes a `planner.cancel` to the control queue, exactly as a
- * planner would, and prints the executor's answer. Exits 0 when the trial will stop, 1 when it
- * is unknown or already over, 3 when no executor answered in time.
+ * planner would, and prints the executor's answer. Exits 0 when the trial will stop (or, not
+ * received by any executor yet, will end cancelled when it arrives), 1 when it is already over
+ * or out of this executor's reach, 3 when no executor answered in time.
  */
 export async function cancelCommand(trialId: string, options: CancelOptions): Promise<number> {
   const config = loadConfig();

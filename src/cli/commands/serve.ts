@@ -69,7 +69,10 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
       logger,
       connectionName: 'automat0-control',
     });
-    stopWatchingControl = await startControl(controlBus, executor, runtime, logger);
+    stopWatchingControl = await startControl(controlBus, executor, runtime, {
+      logger,
+      pendingCancelTtlMs: config.pendingCancelTtlMs,
+    });
   } catch (error) {
     // A start that fails half-way (the health port taken, the broker gone) must not leave the
     // process consuming with nobody to stop it: undo what started, then report.
@@ -108,14 +111,16 @@ async function startControl(
   controlBus: AmqpBus,
   executor: Executor,
   runtime: ExecutorRuntime,
-  logger: Logger,
+  options: { logger: Logger; pendingCancelTtlMs: number },
 ): Promise<() => void> {
+  const { logger, pendingCancelTtlMs } = options;
   const control = new ControlConsumer({
     bus: controlBus,
     executor,
     store: runtime.store,
     clock: runtime.clock,
     logger,
+    pendingCancelTtlMs,
   });
   await control.start();
   return controlBus.onHealthChange((health) =>
