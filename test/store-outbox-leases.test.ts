@@ -81,6 +81,37 @@ describe.each(STORE_BACKENDS)('%s outbox and leases', (_backend, makeHarness) =>
     );
   });
 
+  it('releases a lease only for its holder, leaving the trial for anyone to claim at once', async () => {
+    await store.createTrial(spec('t-1'), T0, { owner: 'exec-a', expiresAt: at(30) });
+
+    expect(await store.releaseLease('t-1', 'exec-b')).toBe(false);
+    expect((await store.getTrial('t-1'))?.owner).toBe('exec-a');
+    expect(await store.releaseLease('t-1', 'exec-a')).toBe(true);
+    expect(await store.getTrial('t-1')).toMatchObject({ owner: null, leaseExpiresAt: null });
+    expect(await store.renewLeases({ owner: 'exec-a', expiresAt: at(40) })).toEqual([]);
+    expect(await store.listOrphanedTrials(at(1), 10)).toEqual(['t-1']);
+    expect(await store.claimTrial('t-1', { owner: 'exec-b', expiresAt: at(31) }, at(1))).toBe(true);
+  });
+
+  it('upserts handovers by attempt and lists them in attempt order', async () => {
+    await store.createTrial(spec('t-1'), T0);
+    const handover = (attempt: number, resumeEpoch: number | null, reason = 'shutdown') => ({
+      trialId: 't-1',
+      attempt,
+      executor: 'exec-a',
+      state: 'running' as const,
+      resumeEpoch,
+      reason,
+      recordedAt: at(attempt),
+    });
+    await store.recordHandover(handover(3, 5));
+    await store.recordHandover(handover(1, null));
+    await store.recordHandover(handover(3, 6, 'again'));
+
+    expect(await store.listHandovers('t-1')).toEqual([handover(1, null), handover(3, 6, 'again')]);
+    expect(await store.listHandovers('other')).toEqual([]);
+  });
+
   it('renews unfinished trials and finished ones with a backlog, and nothing of others', async () => {
     const lease = { owner: 'exec-a', expiresAt: at(10) };
     await store.createTrial(spec('running'), T0, lease);

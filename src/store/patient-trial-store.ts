@@ -7,6 +7,7 @@ import type {
   BatchBackoffRecord,
   CheckpointRecord,
   EpochRecord,
+  HandoverRecord,
   Lease,
   PendingCancel,
   ResultInput,
@@ -145,6 +146,18 @@ export class PatientTrialStore implements TrialStore {
 
   deletePendingCancel(trialId: string) {
     return this.#patiently('deletePendingCancel', () => this.inner.deletePendingCancel(trialId));
+  }
+
+  releaseLease(trialId: string, owner: string) {
+    return this.#patiently('releaseLease', () => this.inner.releaseLease(trialId, owner));
+  }
+
+  recordHandover(handover: HandoverRecord) {
+    return this.#patiently('recordHandover', () => this.inner.recordHandover(handover));
+  }
+
+  listHandovers(trialId: string) {
+    return this.#patiently('listHandovers', () => this.inner.listHandovers(trialId));
   }
 
   close(): Promise<void> {

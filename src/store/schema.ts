@@ -151,12 +151,35 @@ const pendingCancels: Migration = {
   ],
 };
 
+/**
+ * Graceful handovers: an executor that shut down gave the trial up after `attempt` stopped
+ * cleanly. The next owner counts the attempts without a row here as failures, so that a
+ * handover costs nothing against `max_failures` while a crash still does.
+ */
+const trialHandovers: Migration = {
+  version: 5,
+  name: 'trial handovers',
+  statements: [
+    `CREATE TABLE trial_handovers (
+      trial_id TEXT NOT NULL REFERENCES trials (trial_id),
+      attempt INTEGER NOT NULL,
+      executor_id TEXT NOT NULL,
+      state TEXT NOT NULL,
+      resume_epoch INTEGER,
+      reason TEXT NOT NULL,
+      recorded_at TEXT NOT NULL,
+      PRIMARY KEY (trial_id, attempt)
+    )`,
+  ],
+};
+
 /** Every migration, in the order it must run. */
 export const MIGRATIONS: readonly Migration[] = [
   initialSchema,
   batchBackoffs,
   outboxAndLeases,
   pendingCancels,
+  trialHandovers,
 ];
 
 /** The migrations not yet in `applied`, in order. */

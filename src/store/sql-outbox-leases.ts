@@ -1,14 +1,26 @@
 import type { SqlExecutor } from './sql-driver.js';
 import { OutboxLeaseQueries as Q } from './trial-store-queries.js';
-import { toStoredMessage, type MessageRow } from './trial-store-rows.js';
-import type { Lease, LeaseStore, OutboxStore, StoredMessage } from './trial-store.js';
+import {
+  toHandoverRecord,
+  toStoredMessage,
+  type HandoverRow,
+  type MessageRow,
+} from './trial-store-rows.js';
+import type {
+  HandoverRecord,
+  Lease,
+  LeaseStore,
+  OutboxStore,
+  StoredMessage,
+} from './trial-store.js';
 
 /** Runs one named store operation, refusing it after close and translating driver errors. */
 export type StoreOperationRunner = <T>(operation: string, body: () => Promise<T>) => Promise<T>;
 
 /**
- * The outbox and lease statements of {@link SqlTrialStore}, kept apart from the trial record's
- * own: they are what crash recovery and the outbox relay ask of the database.
+ * The outbox, lease and handover statements of {@link SqlTrialStore}, kept apart from the trial
+ * record's own: they are what crash recovery, graceful handover and the outbox relay ask of the
+ * database.
  */
 export class SqlOutboxLeases implements OutboxStore, LeaseStore {
   constructor(
@@ -68,6 +80,33 @@ export class SqlOutboxLeases implements OutboxStore, LeaseStore {
     return this.run('listOrphanedTrials', async () => {
       const rows = await this.db.query<{ trial_id: string }>(Q.selectOrphanedTrials, [now, limit]);
       return rows.map((row) => row.trial_id);
+    });
+  }
+
+  releaseLease(trialId: string, owner: string): Promise<boolean> {
+    return this.run('releaseLease', async () => {
+      return (await this.db.execute(Q.releaseLease, [trialId, owner])) === 1;
+    });
+  }
+
+  recordHandover(h: HandoverRecord): Promise<void> {
+    return this.run('recordHandover', async () => {
+      await this.db.execute(Q.upsertHandover, [
+        h.trialId,
+        h.attempt,
+        h.executor,
+        h.state,
+        h.resumeEpoch,
+        h.reason,
+        h.recordedAt,
+      ]);
+    });
+  }
+
+  listHandovers(trialId: string): Promise<HandoverRecord[]> {
+    return this.run('listHandovers', async () => {
+      const rows = await this.db.query<HandoverRow>(Q.selectHandovers, [trialId]);
+      return rows.map(toHandoverRecord);
     });
   }
 }

@@ -31,6 +31,7 @@ import type {
   PendingCancel,
   CheckpointRecord,
   EpochRecord,
+  HandoverRecord,
   ResultInput,
   StoredMessage,
   TransitionInput,
@@ -239,6 +240,18 @@ export class SqlTrialStore implements TrialStore {
 
   deletePendingCancel(trialId: string): Promise<boolean> {
     return this.#pendingCancels.deletePendingCancel(trialId);
+  }
+
+  releaseLease(trialId: string, owner: string): Promise<boolean> {
+    return this.#outboxLeases.releaseLease(trialId, owner);
+  }
+
+  recordHandover(handover: HandoverRecord): Promise<void> {
+    return this.#outboxLeases.recordHandover(handover);
+  }
+
+  listHandovers(trialId: string): Promise<HandoverRecord[]> {
+    return this.#outboxLeases.listHandovers(trialId);
   }
 
   close(): Promise<void> {

@@ -134,6 +134,25 @@ export const OutboxLeaseQueries = {
         WHERE m.trial_id = trials.trial_id AND m.published_at IS NULL))
     RETURNING trial_id`,
 
+  releaseLease: `
+    UPDATE trials SET owner_id = NULL, lease_expires_at = NULL
+    WHERE trial_id = $1 AND owner_id = $2`,
+
+  upsertHandover: `
+    INSERT INTO trial_handovers (trial_id, attempt, executor_id, state, resume_epoch, reason,
+      recorded_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
+    ON CONFLICT (trial_id, attempt) DO UPDATE SET
+      executor_id = excluded.executor_id,
+      state = excluded.state,
+      resume_epoch = excluded.resume_epoch,
+      reason = excluded.reason,
+      recorded_at = excluded.recorded_at`,
+
+  selectHandovers: `
+    SELECT trial_id, attempt, executor_id, state, resume_epoch, reason, recorded_at
+    FROM trial_handovers WHERE trial_id = $1 ORDER BY attempt`,
+
   selectOrphanedTrials: `
     SELECT trial_id FROM trials
     WHERE state NOT IN ${SQL_TERMINAL_STATES}

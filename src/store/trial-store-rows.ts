@@ -10,6 +10,7 @@ import type {
   CheckpointRecord,
   EpochRecord,
   PendingCancel,
+  HandoverRecord,
   StoredMessage,
   StoredTransition,
   TrialRecord,
@@ -171,6 +172,28 @@ export function toStoredTransition(row: TransitionRow): StoredTransition {
     error: fromJsonOrNull<SerializedError>(row.error_json),
     attempt: Number(row.attempt),
     at: row.at,
+  };
+}
+
+export interface HandoverRow {
+  trial_id: string;
+  attempt: number | string;
+  executor_id: string;
+  state: string;
+  resume_epoch: number | string | null;
+  reason: string;
+  recorded_at: string;
+}
+
+export function toHandoverRecord(row: HandoverRow): HandoverRecord {
+  return {
+    trialId: row.trial_id,
+    attempt: Number(row.attempt),
+    executor: row.executor_id,
+    state: row.state as TrialStateName,
+    resumeEpoch: row.resume_epoch === null ? null : Number(row.resume_epoch),
+    reason: row.reason,
+    recordedAt: row.recorded_at,
   };
 }
 

@@ -132,6 +132,32 @@ export interface LeaseStore {
   renewLeases(lease: Lease): Promise<string[]>;
   /** Unfinished trials whose lease expired before `now`, or that nobody holds; at most `limit`. */
   listOrphanedTrials(now: string, limit: number): Promise<string[]>;
+  /**
+   * Gives the trial's lease up at once, so that another executor may claim it without waiting
+   * for it to expire; resolves to whether `owner` held it (otherwise nothing changes).
+   */
+  releaseLease(trialId: string, owner: string): Promise<boolean>;
+  /** Inserts or replaces the handover of `(trialId, attempt)`. */
+  recordHandover(handover: HandoverRecord): Promise<void>;
+  /** Ordered by attempt. */
+  listHandovers(trialId: string): Promise<HandoverRecord[]>;
+}
+
+/**
+ * An attempt that ended because its executor shut down gracefully and handed the trial over:
+ * not a failure. Attempts without one that a takeover finds ended by a crash or a failure.
+ */
+export interface HandoverRecord {
+  trialId: string;
+  attempt: number;
+  /** The executor that handed the trial over. */
+  executor: string;
+  /** The state the trial was left in. */
+  state: TrialStateName;
+  /** The epoch of the latest checkpoint, which the next attempt resumes from. */
+  resumeEpoch: number | null;
+  reason: string;
+  recordedAt: string;
 }
 
 export interface TrialRecord {
