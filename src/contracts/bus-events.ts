@@ -114,12 +114,48 @@ export const TakenOverSchema = Type.Object(
     resume_epoch: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
       description: 'the epoch of the checkpoint the next attempt resumes from, if any',
     }),
+    handed_over: Type.Optional(
+      Type.Boolean({
+        description:
+          'true when the previous executor handed the trial over at a graceful shutdown, so ' +
+          'its attempt does not count as a failure; false when it stopped renewing its lease',
+      }),
+    ),
   },
   { $id: 'trial.taken_over', title: 'taken_over', additionalProperties: false },
 );
 
+/**
+ * The executor running the trial shut down gracefully and gave the trial up without ending it:
+ * its worker stopped after an epoch (its checkpoint kept), the lease was released, and the next
+ * executor to claim the trial resumes it from `resume_epoch` without counting a failure.
+ */
+export const HandedOverSchema = Type.Object(
+  {
+    type: Type.Literal('trial.handed_over'),
+    ...envelope,
+    executor: Type.String({ description: 'the executor that shut down and gave the trial up' }),
+    state: TrialState,
+    attempt: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+      description: 'the attempt that stopped for the handover; null when none had launched',
+    }),
+    resume_epoch: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+      description: 'the epoch of the latest checkpoint, which the next attempt resumes from',
+    }),
+    epochs_completed: Type.Integer({ minimum: 0 }),
+    reason: Type.String({ description: 'why the trial was handed over, and how its worker ended' }),
+  },
+  { $id: 'trial.handed_over', title: 'handed_over', additionalProperties: false },
+);
+
 export const TrialEventSchema = Type.Union(
-  [StateChangedSchema, PromotionCandidateSchema, BatchBackoffSchema, TakenOverSchema],
+  [
+    StateChangedSchema,
+    PromotionCandidateSchema,
+    BatchBackoffSchema,
+    TakenOverSchema,
+    HandedOverSchema,
+  ],
   { $id: 'TrialEvent' },
 );
 
@@ -129,4 +165,5 @@ export type StateChangedEvent = Static<typeof StateChangedSchema>;
 export type PromotionCandidateEvent = Static<typeof PromotionCandidateSchema>;
 export type BatchBackoffEvent = Static<typeof BatchBackoffSchema>;
 export type TakenOverEvent = Static<typeof TakenOverSchema>;
+export type HandedOverEvent = Static<typeof HandedOverSchema>;
 export type TrialEvent = Static<typeof TrialEventSchema>;

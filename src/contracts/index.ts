@@ -14,6 +14,7 @@ import {
 } from './heartbeats.js';
 import {
   BatchBackoffSchema,
+  HandedOverSchema,
   TakenOverSchema,
   PromotionCandidateSchema,
   StateChangedSchema,
@@ -60,6 +61,7 @@ export const exportedSchemas = {
   'trial.promotion_candidate': PromotionCandidateSchema,
   'trial.batch_backoff': BatchBackoffSchema,
   'trial.taken_over': TakenOverSchema,
+  'trial.handed_over': HandedOverSchema,
   'planner.cancel': PlannerCancelSchema,
   'planner.command_answered': CommandAnsweredSchema,
   'intake.duplicate_spec': DuplicateSpecSchema,
