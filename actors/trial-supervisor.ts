@@ -40,6 +40,8 @@ export type TrialSupervisorMessage =
       reply: (a: CancelAnswer) => void;
     }
   | { type: 'trial.abandon_requested'; trialId: string; reason: string }
+  /** The executor shuts down gracefully: hand the trial over to the next executor. */
+  | { type: 'trial.handover_requested'; trialId: string; executor: string; reason: string }
   | { type: 'supervisor.stats'; reply: (stats: SupervisorStats) => void };
 
 interface Entry {
@@ -104,10 +106,12 @@ export function spawnTrialSupervisor(
           const { outcome } = msg;
           const entry = state.entries.get(outcome.trialId);
           state.entries.delete(outcome.trialId);
-          state.finished.set(outcome.trialId, outcome.state);
+          // A trial handed over has not ended: another executor goes on with it.
+          if (!outcome.handedOver) state.finished.set(outcome.trialId, outcome.state);
           if (entry?.started) state.running -= 1;
           state.waiting = state.waiting.filter((id) => id !== outcome.trialId);
-          logger.info('trial finished', { trialId: outcome.trialId, state: outcome.state });
+          const done = outcome.handedOver ? 'trial left for the next executor' : 'trial finished';
+          logger.info(done, { trialId: outcome.trialId, state: outcome.state });
           entry?.done(outcome);
           startWaiting(state);
           return state;
@@ -118,6 +122,12 @@ export function spawnTrialSupervisor(
         case 'trial.abandon_requested': {
           const entry = state.entries.get(msg.trialId);
           if (entry) dispatch(entry.ref, { type: 'trial.abandon', reason: msg.reason });
+          return state;
+        }
+        case 'trial.handover_requested': {
+          const entry = state.entries.get(msg.trialId);
+          const { executor, reason } = msg;
+          if (entry) dispatch(entry.ref, { type: 'trial.hand_over', executor, reason });
           return state;
         }
         case 'supervisor.stats':

@@ -23,7 +23,7 @@ import {
 } from './support/executor-harness.js';
 import { loadS3Env } from './support/s3-env.js';
 import { writeSyntheticDataset } from './support/synthetic-dataset.js';
-import { waitFor } from './support/wait-for.js';
+import { until, waitFor } from './support/wait-for.js';
 
 const LEASE_TTL_MS = 2_000;
 
@@ -138,15 +138,6 @@ describe('taking over the trial of an executor killed with SIGKILL', () => {
     return h.store.getTrial(trialId);
   }
 });
-
-/** Polls an asynchronous condition every 250 ms; throws after `timeoutMs`. */
-async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 function isTerminal(state: TrialStateName | undefined): boolean {
   return state !== undefined && isTerminalState(state);

@@ -3,6 +3,7 @@ import { startActorTree, type ActorTree } from '../../actors/root.js';
 import type { IngestService } from '../../actors/ingest-supervisor.js';
 import type { CancelAnswer, SupervisorStats } from '../../actors/trial-supervisor.js';
 import { randomUUID } from 'node:crypto';
+import { serializeError } from '../errors/index.js';
 import type { Bus, BusHealth } from '../bus/bus.js';
 import type { Clock } from '../clock/clock.js';
 import type { Logger } from '../log/logger.js';
@@ -52,6 +53,15 @@ export interface ExecutorOptions {
   checkpointDir: string;
   /** How long close() waits for running trials to stop before it kills them. Default 60 s. */
   closeTimeoutMs?: number;
+  /**
+   * What close() does with the trials it still has. `hand_over`, for an executor on the shared
+   * queue (`automat0 serve`): each worker is asked to stop after its current epoch (killed after
+   * `stopGraceMs`), the trial is left unended, the handover recorded and the lease released at
+   * once, so that the next executor to scan (another one, or this one restarted) resumes it from
+   * its latest checkpoint without counting a failure. `cancel`, for the one-shot in-process
+   * `automat0 run`, which has nobody to hand over to: each trial ends `cancelled`.
+   */
+  shutdown: ShutdownMode;
   /** Liveness, retry and memory settings; each omitted one takes its POLICY_DEFAULTS value. */
   policy?: Partial<PolicySettings>;
 }
@@ -63,6 +73,9 @@ export interface SubmitOptions {
   /** Ends the trial cancelled at once, with this reason, without ingest or a worker. */
   cancelReason?: string;
 }
+
+/** What a graceful close does with running trials; see {@link ExecutorOptions.shutdown}. */
+export type ShutdownMode = 'hand_over' | 'cancel';
 
 export interface ExecutorLoad {
   active: number;
@@ -242,8 +255,9 @@ export class Executor {
 
   /**
    * Shuts down in phases: running trials are asked to stop after their epoch (and killed when
-   * the timeout passes), the mirror is flushed, then the actors, the ingest pool and the
-   * adapters close. Idempotent: every call returns the same promise.
+   * the timeout passes), then handed over or cancelled (ExecutorOptions.shutdown), the mirror is
+   * flushed, then the actors, the ingest pool and the adapters close. Idempotent: every call
+   * returns the same promise.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -252,11 +266,11 @@ export class Executor {
 
   async #close(): Promise<void> {
     const { logger } = this.runtime;
-    const trials = [...this.#pending.keys()];
-    logger.info('executor closing', { runningTrials: trials.length });
-    await Promise.all(trials.map((id) => this.cancel(id, 'executor shutting down')));
+    const trials = [...this.#pending.entries()];
+    const { shutdown } = this.options;
+    logger.info('executor closing', { runningTrials: trials.length, shutdown });
     const timeoutMs = this.options.closeTimeoutMs ?? 60_000;
-    const settled = Promise.allSettled([...this.#pending.values()]);
+    const settled = Promise.allSettled(trials.map(([id, done]) => this.#stopAtClose(id, done)));
     const timedOut = await Promise.race([
       settled.then(() => false),
       new Promise<boolean>((resolve) => setTimeout(() => resolve(true), timeoutMs).unref()),
@@ -271,6 +285,48 @@ export class Executor {
     await Promise.allSettled([this.runtime.bus.close(), this.runtime.artifacts.close()]);
     await this.runtime.store.close();
     logger.info('executor closed');
+  }
+
+  /** Hands over or cancels one trial at close; resolves once it left, its lease released. */
+  async #stopAtClose(trialId: string, done: Promise<TrialOutcome>): Promise<void> {
+    const reason = 'executor shutting down';
+    if (this.options.shutdown === 'cancel') {
+      await this.cancel(trialId, reason);
+    } else {
+      const executor = this.id;
+      const request = { type: 'trial.handover_requested' as const, trialId, executor, reason };
+      dispatch(this.#tree.trialSupervisor, request);
+    }
+    const outcome = await done;
+    const released = outcome.handedOver ? await this.#releaseLease(trialId) : false;
+    this.runtime.logger.info('trial at shutdown', {
+      trialId,
+      action: outcome.handedOver ? 'handed over' : 'ended',
+      state: outcome.state,
+      stopReason: outcome.stopReason,
+      ...(outcome.handedOver
+        ? { attempt: outcome.handedOver.attempt, resumeEpoch: outcome.handedOver.resumeEpoch }
+        : {}),
+      leaseReleased: released,
+    });
+  }
+
+  /**
+   * Releases a handed-over trial's lease once its messages (the `trial.handed_over` event last)
+   * are stored: the next owner numbers its own from the highest stored `seq`. Without waiting
+   * out a database outage: a lease not released lapses after its TTL, as after a crash.
+   */
+  async #releaseLease(trialId: string): Promise<boolean> {
+    await this.flushMirror();
+    try {
+      return await this.runtime.store.releaseLease(trialId, this.id);
+    } catch (error) {
+      this.runtime.logger.warn('lease not released; it lapses after its TTL', {
+        trialId,
+        error: serializeError(error),
+      });
+      return false;
+    }
   }
 }
 

@@ -11,7 +11,7 @@ import type { ExecutorConfig } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 import { createTrialStore } from '../store/create-trial-store.js';
 import type { TrialStore } from '../store/trial-store.js';
-import type { ExecutorOptions, ExecutorRuntime } from './executor.js';
+import type { ExecutorOptions, ExecutorRuntime, ShutdownMode } from './executor.js';
 import { ShardService } from './shard-service.js';
 import { ZmqWorkerLauncher } from './zmq-worker-launcher.js';
 
@@ -54,9 +54,15 @@ export async function createEmbeddedRuntime(
   return assemble(config, logger, store, new MemoryBus(), artifacts);
 }
 
-export function executorOptions(config: ExecutorConfig, concurrency: number): ExecutorOptions {
+/** `shutdown`: `hand_over` for `serve` (other executors share its queue), `cancel` for `run`. */
+export function executorOptions(
+  config: ExecutorConfig,
+  concurrency: number,
+  shutdown: ShutdownMode,
+): ExecutorOptions {
   return {
     concurrency,
+    shutdown,
     stopGraceMs: config.stopGraceMs,
     startupTimeoutMs: config.startupTimeoutMs,
     checkpointDir: join(config.workDir, 'checkpoints'),

@@ -24,14 +24,17 @@ export interface TrialRecoveryOptions {
  * On start-up, the executor takes back the unfinished trials still leased to its own id (it was
  * restarted after a crash; see ExecutorOptions.executorId). Then, every `scanMs`, it looks for
  * unfinished trials whose lease lapsed — their executor died, or lost its database for a whole
- * lease — and claims as many as it has free slots. A claim is a guarded update, so among
+ * lease — or that nobody holds (handed over at a graceful shutdown), and claims as many as it
+ * has free slots. A claim is a guarded update, so among
  * several executors exactly one wins each trial.
  *
  * A taken-over trial goes on from its stored state: queued or ingesting trials start as usual;
  * a trial that had a worker launches its next attempt, resuming from its latest checkpoint
  * (downloaded from the artifact store when this machine does not have it), which counts as one
- * failure against `max_failures`. Its stored, unpublished messages go out first. A trial with a
- * pending cancel (its executor died before carrying it out) ends cancelled at once instead.
+ * failure against `max_failures` unless that attempt ended in a graceful handover (the executor
+ * shut down and released the lease; see ExecutorOptions.shutdown). Its stored, unpublished
+ * messages go out first. A trial with a pending cancel (its executor died before carrying it
+ * out) ends cancelled at once instead.
  */
 export class TrialRecovery {
   readonly #scanMs: number;
@@ -72,6 +75,7 @@ export class TrialRecovery {
       for (const trialId of orphans) {
         const before = await executor.store.getTrial(trialId);
         if (!(await executor.store.claimTrial(trialId, executor.leases.lease(), now))) continue;
+        // Null when nobody held it (a trial handed over at a shutdown released its lease).
         if (await this.#takeOver(trialId, before?.owner ?? null)) taken += 1;
       }
     } catch (error) {
@@ -80,8 +84,11 @@ export class TrialRecovery {
     return taken;
   }
 
-  /** Goes on with one trial this executor holds the lease of; false when there was nothing to do. */
-  async #takeOver(trialId: string, previous: string | null = null): Promise<boolean> {
+  /**
+   * Goes on with one trial this executor holds the lease of; false when there was nothing to do.
+   * `previous`: who held it before the claim; omitted for a trial this executor already held.
+   */
+  async #takeOver(trialId: string, previous?: string | null): Promise<boolean> {
     const { executor, logger } = this.options;
     const record = await executor.store.getTrial(trialId);
     if (!record || isTerminal(record.state)) return false;
@@ -94,7 +101,7 @@ export class TrialRecovery {
     }
     const takeover = await loadTakeover(executor.store, record, {
       executor: executor.id,
-      previous: previous ?? record.owner,
+      previous: previous === undefined ? record.owner : previous,
     });
     // An executor that died between storing a trial and cancelling it on arrival left the cancel.
     const now = new Date(this.options.clock.now()).toISOString();

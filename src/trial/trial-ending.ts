@@ -121,6 +121,11 @@ export class TrialEnding {
     return true;
   }
 
+  /** A trial handed over has an outcome but no ending; it is reported the same way. */
+  handOver(outcome: TrialOutcome): void {
+    this.#outcome ??= outcome;
+  }
+
   /** After a crash of the actor: reports a failed outcome even when nothing could be written. */
   forceOutcome(error: SerializedError, summary: AttemptSummary): void {
     this.#outcome ??= {

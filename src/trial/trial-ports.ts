@@ -91,6 +91,8 @@ export type TrialMessage =
   | { type: 'trial.cancel'; reason: string }
   /** Another executor took the trial over: stop here without writing anything more. */
   | { type: 'trial.abandon'; reason: string }
+  /** `executor` shuts down gracefully: stop the worker after its epoch, hand the trial over. */
+  | { type: 'trial.hand_over'; executor: string; reason: string }
   | { type: 'ingest.completed'; result: IngestResult }
   | { type: 'ingest.failed'; error: SerializedError }
   | { type: 'worker.heartbeat'; attempt: number; heartbeat: Heartbeat }

@@ -20,6 +20,7 @@ import {
   type StopRequest,
 } from './trial-ending.js';
 import type { TrialOutcome } from './trial-outcome.js';
+import { recordHandover, type HandoverRequest } from './trial-handover.js';
 import type { IngestResult, TrialMessage, TrialRunDeps, WorkerExit } from './trial-ports.js';
 import { TrialPolicies } from './trial-policies.js';
 import { TrialRecorder } from './trial-recorder.js';
@@ -53,6 +54,11 @@ export class TrialRun {
   #batchSize: number;
   /** Set when this executor took the trial over from another. */
   #takeover: TrialTakeover | undefined;
+  /** Set while the executor shuts down and hands the trial over instead of ending it. */
+  #handover: HandoverRequest | undefined;
+  /** The trial was handed over: nothing more happens to it here. */
+  #handedOver = false;
+  readonly #ledger: CheckpointLedger;
 
   constructor(
     private readonly trial: ResolvedTrial,
@@ -66,6 +72,7 @@ export class TrialRun {
     this.#timers = new TrialTimers(deps.clock, deps.post);
     this.#watch = new AttemptWatch(this.trialId, deps, this.#timers, this.#policies);
     const ledger = new CheckpointLedger();
+    this.#ledger = ledger;
     this.#launcher = new AttemptLauncher(trial, deps, this.#policies, ledger);
     this.#ending = new TrialEnding(trial, deps, this.#recorder, this.#policies, ledger, onFinished);
   }
@@ -86,6 +93,8 @@ export class TrialRun {
         return this.#cancel(message.reason);
       case 'trial.abandon':
         return this.#abandon(message.reason);
+      case 'trial.hand_over':
+        return this.#handOver({ executor: message.executor, reason: message.reason });
       case 'ingest.completed':
         return this.#onIngested(message.result);
       case 'ingest.failed':
@@ -150,7 +159,7 @@ export class TrialRun {
   }
 
   async #start(): Promise<void> {
-    if (this.#recorder.terminal) return;
+    if (this.#settled) return;
     const state = this.#recorder.state;
     if (state === 'launching' || state === 'running') return this.#relaunchTakenOver();
     if (state !== 'ingesting') await this.#recorder.transition('ingesting', 'preparing shards');
@@ -185,7 +194,7 @@ export class TrialRun {
   }
 
   async #onIngested(result: IngestResult): Promise<void> {
-    if (this.#recorder.terminal) return;
+    if (this.#settled) return;
     this.#ingest = result;
     this.deps.logger.info('shards ready', {
       trialId: this.trialId,
@@ -208,7 +217,7 @@ export class TrialRun {
   }
 
   async #onRetryDue(number: number): Promise<void> {
-    if (this.#recorder.terminal || number !== this.#recorder.attempt) return;
+    if (this.#settled || number !== this.#recorder.attempt) return;
     await this.#launch(number);
   }
 
@@ -276,15 +285,40 @@ export class TrialRun {
       return this.#watch.startGrace(attempt);
     }
     const verdict = finishedVerdict(final, this.trial.epochs, this.#stop);
+    // Stopped for a handover: the exit completes it. A worker that trained every epoch first
+    // has simply completed the trial.
+    if (this.#handover && !this.#stop && verdict.reason === 'cancelled') return;
     await this.#finish(verdict.reason, verdict.why);
   }
 
   // ── stopping ────────────────────────────────────────────────────────────────────────────
 
   async #cancel(reason: string): Promise<void> {
-    if (this.#recorder.terminal) return;
+    if (this.#settled) return;
     if (this.#attempt?.live) return this.#requestStop('cancelled', reason);
     await this.#finish('cancelled', reason);
+  }
+
+  /**
+   * The executor shuts down gracefully: the worker is asked to stop after its current epoch (its
+   * checkpoint written) and killed if it has not within the stop grace; then the trial is
+   * handed over, unended. A trial without a worker is handed over at once. A stop already
+   * under way (a planner's cancel, early stopping, the budget) ends the trial as it asked.
+   */
+  async #handOver(request: HandoverRequest): Promise<void> {
+    if (this.#settled || this.#handover || this.#stop) return;
+    this.#handover = request;
+    const attempt = this.#attempt;
+    if (!attempt?.live) {
+      await this.#completeHandover('no worker was running');
+      return this.#report();
+    }
+    this.deps.logger.info('handover requested', { trialId: this.trialId, reason: request.reason });
+    this.#launcher.send(attempt, {
+      type: 'control.cancel_after_epoch',
+      reason: `handover: ${request.reason}`,
+    });
+    this.#watch.startGrace(attempt);
   }
 
   /** Asks the worker to stop after its current epoch; kills it if it has not within the grace. */
@@ -303,7 +337,10 @@ export class TrialRun {
   /** Also after the trial ended: a worker that lingers after its `final` is killed too. */
   #onGraceExpired(number: number): void {
     const attempt = this.#current(number);
-    if (attempt) this.#watch.kill(attempt, 'it outstayed the stop grace');
+    if (!attempt) return;
+    // Killed for outstaying the handover's stop, not after a failed `final` of its own.
+    if (this.#handover && !attempt.final && !this.#recorder.terminal) this.#handover.killed = true;
+    this.#watch.kill(attempt, 'it outstayed the stop grace');
   }
 
   async #onBudgetCheck(number: number): Promise<void> {
@@ -322,6 +359,10 @@ export class TrialRun {
       pid: attempt.session?.pid,
     });
     await this.#attemptGone(attempt);
+    if (this.#handover?.killed && !this.#recorder.terminal) {
+      await this.#completeHandover('its killed worker did not exit, and goes with this executor');
+      return this.#report();
+    }
     await this.#finish(this.#stop?.reason ?? 'failed', 'worker did not exit after SIGKILL', {
       name: 'WorkerCrashedError',
       code: ErrorCodes.WORKER_CRASHED,
@@ -336,7 +377,15 @@ export class TrialRun {
     const attempt = this.#current(number);
     if (!attempt) return;
     await this.#attemptGone(attempt);
-    if (!this.#recorder.terminal) await this.#afterFailure(attempt, exit);
+    if (this.#recorder.terminal) return this.#report();
+    if (this.#handover && (attempt.final?.status === 'cancelled' || this.#handover.killed)) {
+      const how = this.#handover.killed
+        ? 'worker killed after the stop grace; the epoch it was on is trained again'
+        : `worker stopped after epoch ${this.#policies.epochsCompleted}`;
+      await this.#completeHandover(how);
+    } else {
+      await this.#afterFailure(attempt, exit);
+    }
     await this.#report();
   }
 
@@ -377,11 +426,36 @@ export class TrialRun {
     this.#recorder.attempt = next;
     const reason = `retry: ${plan.why}; attempt ${next} in ${plan.delayMs} ms`;
     await this.#recorder.transition('launching', reason, { error });
+    if (this.#handover) {
+      // The failure stays counted (no handover of attempt `failed`); the retry is the next
+      // executor's.
+      return this.#completeHandover(`attempt ${failed.number} failed; attempt ${next} is left`);
+    }
     this.#timers.set('retry', plan.delayMs, { type: 'timer.retry', attempt: next });
   }
 
+  /** Records the handover and sets the outcome to report once the worker is gone. */
+  async #completeHandover(how: string): Promise<void> {
+    const request = this.#handover;
+    if (!request || this.#handedOver) return;
+    this.#handedOver = true;
+    this.#timers.clear();
+    // The next owner may run on another machine: it resumes from what reached the store.
+    await this.#launcher.flushCheckpoints(this.deps.settings.checkpointFlushMs);
+    const parts = {
+      recorder: this.#recorder,
+      policies: this.#policies,
+      ledger: this.#ledger,
+      store: this.deps.store,
+      logger: this.deps.logger,
+    };
+    const context = { adoptedAttempt: this.#takeover?.attempt, summary: this.#summary() };
+    this.#ending.handOver(await recordHandover(parts, request, how, context));
+  }
+
   async #finish(stopReason: StopReasonName, reason: string, error?: SerializedError) {
-    if (this.#recorder.terminal) return;
+    // Handed over: the next owner ends the trial, not this executor.
+    if (this.#settled) return;
     this.#timers.clear();
     // The best checkpoint's URI goes into the result: give failed uploads a last chance.
     await this.#launcher.flushCheckpoints(this.deps.settings.checkpointFlushMs);
@@ -392,6 +466,11 @@ export class TrialRun {
   }
 
   // ── plumbing ────────────────────────────────────────────────────────────────────────────
+
+  /** Ended, or handed over: nothing starts or launches any more. */
+  get #settled(): boolean {
+    return this.#recorder.terminal || this.#handedOver;
+  }
 
   /** Stops every timer and kills the worker, which this run then no longer waits for. */
   #dropWorker(): void {

@@ -37,13 +37,19 @@ export interface ExecutorHarness {
   cleanup(): Promise<void>;
 }
 
+/**
+ * With `share`, a second executor on the same schema, bus names and S3 prefix as `share`'s (as
+ * on another machine: its own work folder); its cleanup leaves the shared resources to `share`'s,
+ * which must run after it.
+ */
 export async function startExecutorHarness(
   options: Partial<ExecutorOptions> = {},
+  share?: ExecutorHarness,
 ): Promise<ExecutorHarness> {
-  const id = `t${randomBytes(4).toString('hex')}`;
-  const names = busTopologyNames(`automat-test-${id}`);
-  const schema = `test_${id}`;
-  const s3Prefix = `test/${id}`;
+  const id = share?.id ?? `t${randomBytes(4).toString('hex')}`;
+  const names = share?.names ?? busTopologyNames(`automat-test-${id}`);
+  const schema = share?.schema ?? `test_${id}`;
+  const s3Prefix = share?.s3Prefix ?? `test/${id}`;
   const workDir = await mkdtemp(join(tmpdir(), `automat0-${id}-`));
   const logger = silentLogger;
   const s3 = loadS3Env();
@@ -67,11 +73,13 @@ export async function startExecutorHarness(
     startupTimeoutMs: 60_000,
     checkpointDir: join(workDir, 'checkpoints'),
     closeTimeoutMs: 30_000,
+    shutdown: 'cancel',
     ...options,
   });
 
   const cleanup = async () => {
     await executor.close();
+    if (share) return rm(workDir, { recursive: true, force: true });
     const connection = await amqp.connect(AMQP_URL);
     await deleteBusTopology(await connection.createChannel(), busTopology(names));
     await connection.close();

@@ -28,7 +28,8 @@ export async function runCommand(specPath: string, options: RunOptions): Promise
     contracts.trialSpec.parse({ ...spec, trial_id: options.trialId });
   }
   const runtime = await createEmbeddedRuntime(config, logger);
-  const executor = new Executor(runtime, executorOptions(config, 1));
+  // In-process and one-shot: nobody could take the trial over, so Ctrl-C cancels it.
+  const executor = new Executor(runtime, executorOptions(config, 1, 'cancel'));
   try {
     const trialSpec = await claimTrialId(runtime.store, spec, options.trialId);
     const trial = resolveTrialSpec(trialSpec);

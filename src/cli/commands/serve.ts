@@ -19,14 +19,16 @@ export interface ServeOptions {
 /**
  * `automat0 serve`: consumes the intake queue, and planner commands from the control queue,
  * until SIGINT or SIGTERM, then shuts down in phases (commands stop, running trials stop after
- * their epoch, the mirror drains, connections close).
+ * their epoch and are handed over unended, their leases released; the mirror drains,
+ * connections close).
  */
 export async function serveCommand(options: ServeOptions): Promise<number> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel ?? 'info' });
   const concurrency = config.concurrency ?? profileConcurrency(options.profile);
   const runtime = await createServerRuntime(config, logger);
-  const executor = new Executor(runtime, executorOptions(config, concurrency));
+  // Other executors on the queue, or this one restarted, go on with its trials after a stop.
+  const executor = new Executor(runtime, executorOptions(config, concurrency, 'hand_over'));
   const intake = new IntakeConsumer({
     bus: runtime.bus,
     store: executor.store,
