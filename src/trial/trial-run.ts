@@ -485,11 +485,15 @@ export class TrialRun {
     return attempt && attempt.number === number && !attempt.gone ? attempt : undefined;
   }
 
-  /** Once the trial has ended and its worker is gone: removes its scratch, then reports. */
+  /**
+   * Once the trial has ended, or was handed over, and its worker is gone: reports. An ended
+   * trial's local checkpoints are removed first; a handed-over one keeps them, so that this
+   * executor restarted on the same machine resumes without downloading.
+   */
   async #report(): Promise<void> {
     const summary = this.#summary();
     if (!this.#ending.readyToReport(summary)) return;
-    await this.#launcher.removeScratch();
+    if (this.#recorder.terminal) await this.#launcher.removeScratch();
     if (this.#ending.reportIfDone(summary)) this.#timers.clear();
   }
 
