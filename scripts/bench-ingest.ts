@@ -43,18 +43,41 @@ function corpusArgs(corpus: BenchCorpus): string[] {
   return ['--dataset', corpus.path, '--task', corpus.taskType, '--seq-len', String(corpus.seqLen)];
 }
 
-/** A pipeline probe; `paired` interleaves raw encodes with its warm builds (more memory). */
+/**
+ * A pipeline probe; `paired` interleaves raw encodes with its warm builds (more memory);
+ * `pieceCache: false` runs its threads without their piece cache.
+ */
 async function pipelineRun(
   corpus: BenchCorpus,
   threads: number,
   cacheDir: string,
   repeat: number,
-  paired: boolean,
+  options: { paired: boolean; pieceCache?: boolean },
 ) {
   await rm(cacheDir, { recursive: true, force: true });
   const args = ['--mode', 'pipeline', '--threads', String(threads), '--cache-dir', cacheDir];
-  if (paired) args.push('--paired');
+  if (options.paired) args.push('--paired');
+  if (options.pieceCache === false) args.push('--no-piece-cache');
   return probe<PipelineRun>([...args, '--repeat', String(repeat), ...corpusArgs(corpus)]);
+}
+
+/** The library with the pipeline's piece cache in front: a cold run, then a warm one. */
+async function rawPieceCache(
+  corpus: BenchCorpus,
+  raw: RawRun,
+): Promise<CorpusResult['rawPieceCache']> {
+  progress(`${corpus.name}: raw native encode through the piece cache (cold, then warm)`);
+  const args = ['--mode', 'raw', '--backend', 'native', '--piece-cache', '--repeat', '2'];
+  const cached = await probe<RawRun>([...args, ...corpusArgs(corpus)]);
+  const speedOf = (run: RawRun['runs'][number]) => ({
+    mbPerS: cached.textBytes / run.seconds / 1e6,
+    tokensPerS: cached.tokens / run.seconds,
+  });
+  return {
+    cold: speedOf(cached.runs[0] as RawRun['runs'][number]),
+    warm: speedOf(cached.runs[1] as RawRun['runs'][number]),
+    sameIds: cached.idsSha256 === raw.idsSha256,
+  };
 }
 
 async function rawJsSpeed(corpus: BenchCorpus, raw: RawRun): Promise<CorpusResult['rawJs']> {
@@ -78,17 +101,28 @@ async function measure(
   const raw = await probe<RawRun>([...rawArgs, '--repeat', String(options.repeat)]);
   const speed = rawSpeed(raw);
   const rawJs = options.compare ? await rawJsSpeed(corpus, raw) : undefined;
+  const pieceCache = await rawPieceCache(corpus, raw);
   const pipeline: CorpusResult['pipeline'] = [];
   const cacheDir = join(work, 'cache');
   let hitsMs: number[] = [];
   let lanes: CorpusResult['raw']['lanes'];
-  for (const threads of [1, 2]) {
-    progress(`${corpus.name}: pipeline, ${threads} thread(s), cold and warm (${options.repeat}×)`);
-    const run = await pipelineRun(corpus, threads, cacheDir, options.repeat, true);
-    hitsMs = run.hitsMs;
+  const variants = [
+    { threads: 1, pieceCache: true },
+    { threads: 2, pieceCache: true },
+    { threads: 2, pieceCache: false },
+  ];
+  for (const variant of variants) {
+    const { threads } = variant;
+    const what = variant.pieceCache ? '' : ', no piece cache';
+    progress(`${corpus.name}: pipeline, ${threads} thread(s)${what}, cold and warm`);
+    const run = await pipelineRun(corpus, threads, cacheDir, options.repeat, {
+      paired: true,
+      pieceCache: variant.pieceCache,
+    });
+    if (variant.pieceCache) hitsMs = run.hitsMs;
     const { paired } = run;
     if (paired?.lanes !== undefined) lanes = lanesSpeed(raw, paired.single, paired.lanes, threads);
-    const baseline = { raw, speed, threads, peakRssMiB: run.peakRssMiB };
+    const baseline = { raw, speed, ...variant, peakRssMiB: run.peakRssMiB };
     pipeline.push(pipelineRow(baseline, [run.cold], false, run.loadAfter, paired));
     pipeline.push(pipelineRow(baseline, run.warm, true, run.loadAfter, paired));
   }
@@ -104,6 +138,7 @@ async function measure(
     textMB: raw.textBytes / 1e6,
     raw: { backend: 'native', ...speed, ...(lanes ? { lanes } : {}) },
     ...(rawJs ? { rawJs } : {}),
+    rawPieceCache: pieceCache,
     pipeline,
     cacheHitMs: median(hitsMs),
     cacheHitMaxMs: Math.max(...hitsMs),
@@ -138,8 +173,9 @@ async function main(): Promise<void> {
     // Memory is measured in probes of their own: a paired probe also holds the raw texts.
     progress(`${corpora.sotu.name} and ${corpora.sotuDouble.name}: pipeline, 2 threads (memory)`);
     const cache = join(work, 'cache');
-    const single = (await pipelineRun(corpora.sotu, 2, cache, 1, false)).peakRssMiB;
-    const double = await pipelineRun(corpora.sotuDouble, 2, cache, 1, false);
+    const memory = { paired: false };
+    const single = (await pipelineRun(corpora.sotu, 2, cache, 1, memory)).peakRssMiB;
+    const double = await pipelineRun(corpora.sotuDouble, 2, cache, 1, memory);
     const partial = {
       machine: {
         cpus: availableParallelism(),

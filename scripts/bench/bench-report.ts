@@ -29,8 +29,19 @@ export interface CorpusResult {
     };
   };
   rawJs?: { mbPerS: number; tokensPerS: number; sameIds: boolean };
+  /**
+   * The native library behind the pipeline's piece cache, one thread: a first run (empty cache)
+   * and a second (every piece seen); `sameIds` compares all ids with the library alone.
+   */
+  rawPieceCache: {
+    cold: { mbPerS: number; tokensPerS: number };
+    warm: { mbPerS: number; tokensPerS: number };
+    sameIds: boolean;
+  };
   pipeline: Array<{
     threads: number;
+    /** Whether its threads ran with their piece cache (the default); false: the library alone. */
+    pieceCache: boolean;
     /** False: first build in a new process. True: a second build with threads and tokenizer ready. */
     warm: boolean;
     /** Builds measured; the row shows the one of median time. */
@@ -142,11 +153,27 @@ export function formatReport(report: BenchReport): string {
         ...blank,
       ]);
     }
-    for (const p of c.pipeline) {
-      const median = p.runs > 1 ? ` (median of ${p.runs})` : '';
+    const cached = c.rawPieceCache;
+    for (const [when, speed] of [
+      ['cold', cached.cold],
+      ['warm', cached.warm],
+    ] as const) {
+      const same = cached.sameIds ? 'same ids' : 'IDS DIFFER';
       rows.push([
         c.corpus,
-        `pipeline, ${p.threads} thread${p.threads > 1 ? 's' : ''}, ${p.warm ? 'warm' : 'cold'}${median}`,
+        `raw native + piece cache, 1 thread, ${when} (${same})`,
+        fixed(speed.mbPerS, 2),
+        fixed(speed.tokensPerS, 0),
+        ...blank,
+      ]);
+    }
+    for (const p of c.pipeline) {
+      const median = p.runs > 1 ? ` (median of ${p.runs})` : '';
+      const library = p.pieceCache ? '' : ', no piece cache';
+      rows.push([
+        c.corpus,
+        `pipeline, ${p.threads} thread${p.threads > 1 ? 's' : ''}${library}, ` +
+          `${p.warm ? 'warm' : 'cold'}${median}`,
         fixed(p.mbPerS, 2),
         fixed(p.tokensPerS, 0),
         fixed(p.ratio, 2),

@@ -57,6 +57,8 @@ interface Baseline {
   raw: RawRun;
   speed: ReturnType<typeof rawSpeed>;
   threads: number;
+  /** Whether the pipeline's threads ran with their piece cache. */
+  pieceCache: boolean;
   peakRssMiB: number;
 }
 
@@ -106,7 +108,7 @@ export function pipelineRow(
   loadAverage: number,
   paired?: PairedRaw,
 ): CorpusResult['pipeline'][number] {
-  const { raw, speed, threads } = baseline;
+  const { raw, speed, threads, pieceCache } = baseline;
   const run = medianRun(runs);
   // The same encoding work as the raw run: its token count over the pipeline's time.
   const tokensPerS = (r: Timing): number => raw.tokens / r.seconds;
@@ -120,6 +122,7 @@ export function pipelineRow(
   );
   return {
     threads,
+    pieceCache,
     warm,
     runs: runs.length,
     seconds: run.seconds,

@@ -1,11 +1,13 @@
 /**
  * One measurement of the ingest bench, run in its own process so that its peak RSS is its own:
  *
- *   raw       single-thread encode of the texts (already in memory) with one backend, repeated
+ *   raw       single-thread encode of the texts (already in memory) with one backend, repeated;
+ *             the library alone, or with --piece-cache through the pipeline's piece cache
  *   pipeline  the full pipeline on a fresh cache with N threads (cold), the same request again
  *             (cache hits), then the corpus again under other split seeds (warm), repeated;
  *             with --paired, each warm build follows a raw encode in the same process and, for
  *             N > 1, N raw encodes running at once (what N cores give the encoder right then)
+ *             --no-piece-cache runs the pipeline's threads without their piece cache
  *   hit       the same request in a fresh process, against a cache a pipeline run left
  *
  * Prints one JSON object on stdout.
@@ -39,6 +41,8 @@ const { values } = parseArgs({
     'cache-dir': { type: 'string' },
     repeat: { type: 'string', default: '1' },
     paired: { type: 'boolean', default: false },
+    'piece-cache': { type: 'boolean', default: false },
+    'no-piece-cache': { type: 'boolean', default: false },
   },
 });
 const dataset = values.dataset as string;
@@ -85,11 +89,12 @@ interface RawBench {
  * encode per round of the same batches: whole documents for generation, `seq_len` heads for
  * classification), nothing else. Counting and hashing the ids happen after the clock stops.
  */
-async function prepareRaw(lanes: number): Promise<RawBench> {
+async function prepareRaw(lanes: number, pieceCache: boolean): Promise<RawBench> {
   const texts = await readTexts();
   const batches = [...batchesOf(texts)];
   const tokenizer = await loadTokenizer('llama2');
-  const open = () => openEncoder('llama2', backend, tokenizer.files, tokenizer.sha256);
+  const options = { pieceCache };
+  const open = () => openEncoder('llama2', backend, tokenizer.files, tokenizer.sha256, options);
   const encoders = await Promise.all(Array.from({ length: lanes }, open));
   const encodeWith = async (encoder: TokenEncoder): Promise<number[][]> => {
     const all: number[][] = [];
@@ -113,7 +118,7 @@ async function prepareRaw(lanes: number): Promise<RawBench> {
 }
 
 async function raw(): Promise<object> {
-  const { texts, encodeAll } = await prepareRaw(1);
+  const { texts, encodeAll } = await prepareRaw(1, values['piece-cache'] === true);
   const runs: Timing[] = [];
   let ids: number[][] = [];
   for (let i = 0; i < repeat; i += 1) {
@@ -146,7 +151,7 @@ function request(seed?: number) {
 
 async function pipeline(): Promise<object> {
   const threads = Number(values.threads);
-  const pool = new IngestPool({ threads });
+  const pool = new IngestPool({ threads, pieceCache: values['no-piece-cache'] !== true });
   const logger = createLogger({ level: 'warn' });
   const context: IngestContext = { pool, cacheDir: values['cache-dir'] as string, logger };
   try {
@@ -162,7 +167,7 @@ async function pipeline(): Promise<object> {
     // ratio compares two measurements taken under the same conditions; a shared machine's speed
     // drifts by tens of percent between minutes. It is prepared after the cold build, which must
     // not find the tokenizer already read.
-    const rawBench = values.paired === true ? await prepareRaw(threads) : undefined;
+    const rawBench = values.paired === true ? await prepareRaw(threads, false) : undefined;
     // Warm: another split seed is another key, so the whole corpus is tokenized again, now with
     // the threads started and the tokenizer built: the service's steady-state speed.
     const warm: Timing[] = [];

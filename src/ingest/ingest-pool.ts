@@ -3,7 +3,12 @@ import { getMaxListeners, setMaxListeners } from 'node:events';
 import { Piscina } from 'piscina';
 import { AutomatError, ErrorCodes, deserializeError } from '../errors/index.js';
 import { distEntry } from '../runtime/dist-path.js';
-import type { TokenizeOutput, TokenizeReply, TokenizeTask } from './tokenize-task.js';
+import type {
+  TokenizeOutput,
+  TokenizeReply,
+  TokenizeTask,
+  TokenizeThreadData,
+} from './tokenize-task.js';
 import { keepTokenizerLibrarySerial } from './tokenizer-parallelism.js';
 
 /**
@@ -33,6 +38,12 @@ export interface IngestPoolOptions {
    * generation collects the wrappers every few megabytes of ids and keeps RSS flat.
    */
   youngGenerationMiB?: number;
+  /**
+   * Each thread remembers the ids of the words it encoded and sends the tokenizer library only
+   * new ones (`PieceCacheEncoder`; same ids). Default true; off, the library encodes every word,
+   * as the bench does to compare.
+   */
+  pieceCache?: boolean;
 }
 
 /** A started batch; `result` is wrapped so awaiting `enqueue` does not wait for the batch. */
@@ -69,6 +80,7 @@ export class IngestPool {
       maxThreads: this.threads,
       idleTimeout: options.idleTimeoutMs ?? 60_000,
       concurrentTasksPerWorker: BATCHES_PER_THREAD,
+      workerData: { pieceCache: options.pieceCache ?? true } satisfies TokenizeThreadData,
       resourceLimits: {
         maxYoungGenerationSizeMb: positive('youngGenerationMiB', options.youngGenerationMiB ?? 4),
       },

@@ -21,10 +21,16 @@ export interface NativeTokenizer {
 
 const OPTIONS = { addSpecialTokens: false };
 
-/** Builds a tokenizer from the text of a tokenizer.json; throws the binding's error as is. */
+/**
+ * Builds a tokenizer from the text of a tokenizer.json; throws the binding's error as is.
+ * Padding and truncation that the file may configure are turned off: ingest pads and truncates
+ * itself, and a padded batch would no longer give each text's own ids.
+ */
 export function createNativeTokenizer(tokenizerJson: string): NativeTokenizer {
   keepTokenizerLibrarySerial();
   const tokenizer = Tokenizer.fromString(tokenizerJson);
+  tokenizer.disablePadding();
+  tokenizer.disableTruncation();
   return {
     encode: async (text) => (await tokenizer.encode(text, null, OPTIONS)).getIds(),
     encodeBatch: async (texts) => {

@@ -2,7 +2,7 @@
  * The piscina worker module: runs inside each ingest thread, never on the main thread. Its
  * compiled form (dist/src/ingest/tokenize-task.js) is what IngestPool points piscina at.
  */
-import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import { serializeError, type SerializedError } from '../errors/index.js';
 import { encodeHeads } from './encode-text.js';
 import type { TokenizerFiles } from './loaded-tokenizer.js';
@@ -35,6 +35,13 @@ export interface TokenizeOutput {
   truncated: number;
 }
 
+/** What IngestPool gives every thread (piscina's `workerData`). */
+export interface TokenizeThreadData {
+  pieceCache: boolean;
+}
+
+const thread = (workerData as TokenizeThreadData | undefined) ?? { pieceCache: true };
+
 /** Errors come back as data so their stable code survives the thread boundary. */
 export type TokenizeReply =
   { ok: true; output: TokenizeOutput } | { ok: false; error: SerializedError };
@@ -46,7 +53,9 @@ function encoderFor(task: TokenizeTask): Promise<TokenEncoder> {
   const key = `${task.backend}:${task.sha256}`;
   let loading = encoders.get(key);
   if (loading === undefined) {
-    loading = openEncoder(task.ref, task.backend, task.files, task.sha256);
+    loading = openEncoder(task.ref, task.backend, task.files, task.sha256, {
+      pieceCache: thread.pieceCache,
+    });
     encoders.set(key, loading);
     // A failed load is not kept, so a later task retries instead of repeating the old error.
     loading.catch(() => encoders.delete(key));
