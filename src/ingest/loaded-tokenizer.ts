@@ -137,8 +137,8 @@ function checkNamedTokens(
       throw invalid(ref, `${files.configPath}: ${field} must be a string or {"content": string}`);
     }
     if (!facts.vocab.has(token)) {
-      const reason = `${files.configPath}: ${field} ${JSON.stringify(token)} is not in the vocabulary of ${files.tokenizerPath}`;
-      throw invalid(ref, reason);
+      const what = `${files.configPath}: ${field} ${JSON.stringify(token)}`;
+      throw invalid(ref, `${what} is not in the vocabulary of ${files.tokenizerPath}`);
     }
   }
 }
