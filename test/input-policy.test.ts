@@ -103,6 +103,24 @@ describe('input policy: where a TrialSpec may point', () => {
     );
   });
 
+  // Regression: the policy checked only the text before the first "#", while the readers take
+  // a "#" as part of the path unless an option list follows it, so "x#/../../secret" got out.
+  it('checks the whole path a reader opens, "#" and all', () => {
+    const escape = `${root}/x#/../../${outside.split('/').pop() as string}/secret.jsonl`;
+    for (const dataset_uri of [escape, `${escape}#format=jsonl`, 'x#/../../../etc/passwd']) {
+      expect(refusal({ dataset_uri }).message).toContain('must not contain ".."');
+    }
+    expect(refusal({ dataset_uri: `x#${outside}/secret.jsonl` }).message).toContain(
+      'must be inside',
+    );
+    expect(refusal({ tokenizer_ref: `${root}#/../../etc/passwd` }).field).toBe(
+      'trial.tokenizer_ref',
+    );
+    const policy = createInputPolicy([root], []);
+    const hashInName = spec({ dataset_uri: `${root}/a#b.jsonl#text=body&label=stars` });
+    expect(() => checkInputLocations(hashInName, policy)).not.toThrow();
+  });
+
   it('refuses a tokenizer path outside the roots', () => {
     expect(refusal({ tokenizer_ref: '/etc/passwd' }).field).toBe('trial.tokenizer_ref');
   });

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TrialSpec } from '../contracts/index.js';
 import { AutomatError, ErrorCodes, ValidationError } from '../errors/index.js';
+import { datasetLocation } from '../ingest/sources/dataset-uri.js';
 import { TOKENIZER_REGISTRY } from '../ingest/tokenizer-registry.js';
 
 /**
@@ -39,14 +40,19 @@ export function createInputPolicy(
 
 /** Throws a ValidationError naming the field when the spec points outside the policy. */
 export function checkInputLocations(spec: TrialSpec, policy: InputPolicy): void {
-  checkLocation('trial.dataset_uri', spec.dataset_uri, policy);
+  const dataset = spec.dataset_uri;
+  checkLocation('trial.dataset_uri', dataset, datasetLocation(dataset), policy);
   if (!Object.hasOwn(TOKENIZER_REGISTRY, spec.tokenizer_ref)) {
-    checkLocation('trial.tokenizer_ref', spec.tokenizer_ref, policy);
+    // A tokenizer reference has no options: all of it is the location.
+    checkLocation('trial.tokenizer_ref', spec.tokenizer_ref, spec.tokenizer_ref, policy);
   }
 }
 
-function checkLocation(field: string, value: string, policy: InputPolicy): void {
-  const location = value.split('#')[0] ?? '';
+/**
+ * Checks `location`, the part of `value` that the reader will open (a `#` is part of a path
+ * unless an option list follows it, so it must not be cut off here).
+ */
+function checkLocation(field: string, value: string, location: string, policy: InputPolicy): void {
   const written = /^([a-z][a-z0-9+.-]*):\/\//i.exec(location)?.[1];
   const scheme = written?.toLowerCase();
   // Every reader downstream matches `s3://` and `file://` as written, so other spellings are

@@ -25,12 +25,7 @@ const OPTION_KEYS = new Set(['format', 'text', 'label']);
  * such a list of options is left as part of the path.
  */
 export function parseDatasetUri(uri: string): DatasetUri {
-  const hash = uri.lastIndexOf('#');
-  const tail = hash === -1 ? '' : uri.slice(hash + 1);
-  const pairs = tail === '' ? [] : tail.split('&').map((pair) => pair.split('='));
-  const isOptions =
-    pairs.length > 0 && pairs.every((p) => p.length === 2 && OPTION_KEYS.has(p[0] as string));
-  const options = new Map(isOptions ? (pairs as Array<[string, string]>) : []);
+  const { location, options } = splitOptions(uri);
   const format = options.get('format');
   if (format !== undefined && !(DATASET_FORMATS as string[]).includes(format)) {
     throw new AutomatError(
@@ -39,11 +34,29 @@ export function parseDatasetUri(uri: string): DatasetUri {
     );
   }
   return {
-    location: isOptions ? uri.slice(0, hash) : uri,
+    location,
     format: format as DatasetFormat | undefined,
     textField: decodeURIComponent(options.get('text') ?? 'text'),
     labelField: decodeURIComponent(options.get('label') ?? 'label'),
   };
+}
+
+/**
+ * Where a dataset URI's bytes are, as every reader takes it: the URI less a trailing option list.
+ * The input policy checks this very string, so that it checks what will be opened.
+ */
+export function datasetLocation(uri: string): string {
+  return splitOptions(uri).location;
+}
+
+function splitOptions(uri: string): { location: string; options: Map<string, string> } {
+  const hash = uri.lastIndexOf('#');
+  const tail = hash === -1 ? '' : uri.slice(hash + 1);
+  const pairs = tail === '' ? [] : tail.split('&').map((pair) => pair.split('='));
+  const isOptions =
+    pairs.length > 0 && pairs.every((p) => p.length === 2 && OPTION_KEYS.has(p[0] as string));
+  if (!isOptions) return { location: uri, options: new Map() };
+  return { location: uri.slice(0, hash), options: new Map(pairs as Array<[string, string]>) };
 }
 
 /** The format a file name implies (`.jsonl`, `.csv.gz`, `.txt`, …), or undefined. */
