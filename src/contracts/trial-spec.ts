@@ -120,11 +120,12 @@ export const TrialSpecSchema = Type.Object(
     $id: 'TrialSpec',
     title: 'TrialSpec',
     description:
-      'What the planner asks Automat0 to run: one trial. Two rules span fields and live in the ' +
-      'executor, not in this schema: device_profile must name a profile the executor knows ' +
-      '(cpu, t4-16gb, a100-80gb, h200; docs/policies.md), and primary_metric must fit task_type ' +
-      '(classification: val_accuracy or val_loss; generation: val_perplexity or val_loss). A ' +
-      'spec breaking either is dead-lettered with the field named.',
+      'What the planner asks Automat0 to run: one trial. Three rules span fields and live in ' +
+      'the executor, not in this schema: device_profile must name a profile the executor knows ' +
+      '(cpu, t4-16gb, a100-80gb, h200; docs/policies.md), primary_metric must fit task_type ' +
+      '(classification: val_accuracy or val_loss; generation: val_perplexity or val_loss), and ' +
+      'hparams.min_batch_size must be at most the batch size. A spec breaking any of them is ' +
+      'dead-lettered with the field named.',
     additionalProperties: false,
   },
 );

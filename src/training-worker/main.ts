@@ -30,6 +30,9 @@ async function main(argv: readonly string[]): Promise<number> {
   });
   const lifeline = new AbortController();
   if (args.exitWithParent) watchParent(lifeline, logger);
+  // Ctrl-C in a terminal reaches the whole process group, this worker too; its executor decides
+  // what happens to the trial (cancel after the epoch, or hand over), so leave it to that.
+  process.on('SIGINT', () => logger.debug('SIGINT ignored: the executor stops this worker'));
 
   const endpoint = WorkerEndpoint.connect({
     controlEndpoint: args.controlEndpoint,

@@ -44,7 +44,11 @@ export async function runCommand(specPath: string, options: RunOptions): Promise
     // Timers are unref'd so that they never hold a server open; here nothing else keeps the
     // event loop alive while a trial waits for a retry, so hold it until the outcome.
     const keepAlive = setInterval(() => undefined, 60_000);
-    const outcome = await executor.submit(trial).finally(() => clearInterval(keepAlive));
+    const stopOnSignal = cancelOnSignal(executor, trialSpec.trial_id);
+    const outcome = await executor.submit(trial).finally(() => {
+      clearInterval(keepAlive);
+      stopOnSignal();
+    });
     await live.close();
 
     const epochs = await runtime.store.listEpochs(trialSpec.trial_id);
@@ -54,6 +58,30 @@ export async function runCommand(specPath: string, options: RunOptions): Promise
   } finally {
     await executor.close();
   }
+}
+
+/**
+ * Ctrl-C (or SIGTERM) cancels the trial after its current epoch, as a planner's cancel would,
+ * so the result is recorded; a second one exits at once, leaving the trial unended. Returns
+ * what removes the handlers.
+ */
+function cancelOnSignal(executor: Executor, trialId: string): () => void {
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (interrupted) {
+      console.error(`${signal} again: exiting now; ${trialId} stays unended`);
+      process.exit(130);
+    }
+    interrupted = true;
+    console.error(`\n${signal}: cancelling ${trialId} after its current epoch (again to quit now)`);
+    void executor.cancel(trialId, `interrupted (${signal})`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
 }
 
 /** Reads a spec file, turning a missing or unreadable file into a clear error. */
