@@ -94,6 +94,15 @@ describe('input policy: where a TrialSpec may point', () => {
     expect(refusal({ tokenizer_ref: 'File:///tmp/t.json' }).field).toBe('trial.tokenizer_ref');
   });
 
+  it('refuses, at start-up, a configured scheme that no reader opens', () => {
+    expect(() => createInputPolicy([root], ['s3', 'http'])).toThrow(
+      expect.objectContaining({
+        code: ErrorCodes.CONFIG_INVALID,
+        message: expect.stringContaining('AUTOMAT_INPUT_SCHEMES may name s3'),
+      }),
+    );
+  });
+
   it('refuses, at start-up, a configured root that is not a folder', () => {
     expect(() => createInputPolicy([join(root, 'no-such-folder')], [])).toThrow(
       expect.objectContaining({

@@ -19,14 +19,27 @@ export interface InputPolicy {
   schemes: readonly string[];
 }
 
+/** Schemes that the dataset and tokenizer readers can open, besides local paths and file://. */
+export const READABLE_SCHEMES: readonly string[] = ['s3'];
+
 /**
- * Resolves the configured roots. A root that is not a folder is a mistake in the configuration
- * (every local path would then be refused), so it is reported at start-up, naming the variable.
+ * Resolves the configured roots. A root that is not a folder, or a scheme no reader opens, is a
+ * mistake in the configuration (every such input would fail), so it is reported at start-up,
+ * naming the variable.
  */
 export function createInputPolicy(
   roots: readonly string[],
   schemes: readonly string[],
 ): InputPolicy {
+  for (const scheme of schemes) {
+    if (!READABLE_SCHEMES.includes(scheme)) {
+      throw new AutomatError(
+        ErrorCodes.CONFIG_INVALID,
+        `AUTOMAT_INPUT_SCHEMES may name ${READABLE_SCHEMES.join(', ')} (what Automat0 reads ` +
+          `besides local paths and file://); ${JSON.stringify(scheme)} is not one`,
+      );
+    }
+  }
   for (const root of roots) {
     if (!statSync(root, { throwIfNoEntry: false })?.isDirectory()) {
       throw new AutomatError(

@@ -26,6 +26,8 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel ?? 'info' });
   const concurrency = config.concurrency ?? profileConcurrency(options.profile);
+  // Checked before anything connects: a bad setting must end the start, not leave it hanging.
+  const inputPolicy = createInputPolicy(config.inputRoots, config.inputSchemes);
   const runtime = await createServerRuntime(config, logger);
   // Other executors on the queue, or this one restarted, go on with its trials after a stop.
   const executor = new Executor(runtime, executorOptions(config, concurrency, 'hand_over'));
@@ -35,7 +37,7 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
     executor,
     clock: runtime.clock,
     logger,
-    inputPolicy: createInputPolicy(config.inputRoots, config.inputSchemes),
+    inputPolicy,
   });
   const recovery = new TrialRecovery({
     executor,
