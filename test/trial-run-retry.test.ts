@@ -134,6 +134,24 @@ describe('TrialRun retries (scripted worker, manual clock)', () => {
     });
   });
 
+  // Regression: with batch_size 65536 and a 320-row split, the worker trained at 320 while the
+  // back-off halved 65536, 32768, … and every attempt failed at 320 again.
+  it('halves the batch the worker really used when it trained with less than asked', async () => {
+    rig = await TrialRunRig.start({ hparams: { batch_size: 1024, min_batch_size: 8 } });
+    await rig.begin();
+    await rig.hello(1, 1, 40);
+    await rig.final(1, 'failed', {
+      error: { name: 'RangeError', code: 'AUTOMAT_E_TRAINING_FAILED', message: 'Out of memory' },
+    });
+    await rig.exit(1, { code: 3, signal: null, classification: 'oom' });
+    await rig.advance(0);
+
+    const train = rig.worker(2).sent[0];
+    expect(train?.type === 'control.train' && train.hparams.batch_size).toBe(20);
+    const backoffs = await rig.store.listBatchBackoffs(rig.trialId);
+    expect(backoffs.map((b) => [b.batchBefore, b.batchAfter])).toEqual([[40, 20]]);
+  });
+
   it('fails at once when the worker reports a bad dataset', async () => {
     rig = await TrialRunRig.start();
     await rig.begin();

@@ -251,6 +251,9 @@ export class TrialRun {
 
   async #onHello(attempt: WorkerAttempt, hello: HelloMessage): Promise<void> {
     const now = this.deps.clock.now();
+    // A worker may train with less than it was asked (a split smaller than the batch); an
+    // out-of-memory back-off must halve what it really used.
+    this.#batchSize = Math.min(this.#batchSize, hello.actual_batch);
     this.#policies.budget.start(now);
     this.#policies.liveness.hello(now);
     this.#watch.armLiveness(attempt);
