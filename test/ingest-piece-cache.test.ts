@@ -155,6 +155,9 @@ describe('piecewiseEncoding', () => {
     const refused = {
       'a pre-tokenizer': { ...json, pre_tokenizer: { type: 'Whitespace' } },
       'BPE dropout': { ...json, model: { ...model, dropout: 0.1 } },
+      'a word suffix': { ...json, model: { ...model, end_of_word_suffix: '</w>' } },
+      'a subword prefix': { ...json, model: { ...model, continuing_subword_prefix: '##' } },
+      'merges ignored for known words': { ...json, model: { ...model, ignore_merges: true } },
       'another normalizer': { ...json, normalizer: { type: 'NFKC' } },
       'fused unknowns without byte fallback': {
         ...json,
@@ -173,6 +176,41 @@ describe('piecewiseEncoding', () => {
     for (const [what, tokenizerJson] of Object.entries(refused)) {
       expect({ what, plan: planFor(tokenizerJson) }).toEqual({ what, plan: null });
     }
+  });
+
+  // Found by fuzzing: `<0x41>` was taken for a byte token even without byte fallback, so `<` was
+  // thought to join nothing and the text was cut after it.
+  it('reads `<0xNN>` as a byte only with byte fallback; otherwise as the characters it holds', async () => {
+    const vocab = { U: 0, '<': 1, '0': 2, x: 3, '4': 4, '1': 5, '>': 6 };
+    const merged = { '0x': 7, '41': 8, '41>': 9, '0x41>': 10, '<0x41>': 11 };
+    const tiny = {
+      version: '1.0',
+      added_tokens: [],
+      normalizer: null,
+      pre_tokenizer: null,
+      model: {
+        type: 'BPE',
+        unk_token: 'U',
+        fuse_unk: false,
+        byte_fallback: false,
+        vocab: { ...vocab, ...merged },
+        merges: [
+          ['0', 'x'],
+          ['4', '1'],
+          ['41', '>'],
+          ['0x', '41>'],
+          ['<', '0x41>'],
+        ],
+      },
+    };
+    const plan = planFor(tiny) as PiecewiseEncoding;
+    const whole = createNativeTokenizer(JSON.stringify(tiny));
+    const pieces = createNativeTokenizer(plan.piecesJson);
+    const encoder = new PieceCacheEncoder('native', whole.encodeBatch, pieces.encodeBatch, plan);
+
+    expect(plan.split('<0x41>')).toEqual(['<0x41>']);
+    expect(await encoder.encodeBatch(['<0x41>'])).toEqual([[11]]);
+    expect(await whole.encodeBatch(['<0x41>'])).toEqual([[11]]);
   });
 
   it('leaves the library padding and truncation off, whatever the file configures', async () => {

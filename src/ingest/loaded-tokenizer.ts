@@ -62,7 +62,7 @@ export async function openTokenizer(ref: string, files: TokenizerFiles): Promise
     vocabSize: maxId(facts.vocab.values()) + 1,
     padId: pickPadId(facts, settings),
     eosId: pickEosId(facts, settings),
-    wordBounded: createWordSplitter(facts.vocab.keys(), facts.merges) !== null,
+    wordBounded: createWordSplitter(facts) !== null,
   };
 }
 

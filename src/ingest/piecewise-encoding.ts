@@ -27,9 +27,10 @@ const SENTENCEPIECE_SPACE = '\u2581';
 
 /**
  * Returns the plan for a tokenizer.json, or null when its ids might not be the sum of its
- * pieces' ids. Only shapes known to be safe qualify: a BPE model without dropout or a
- * pre-tokenizer, whose unknown characters fall back to bytes (unknown tokens could otherwise be
- * fused across a cut), and whose normalizer is none or llama's (prepend `▁`, spaces to `▁`).
+ * pieces' ids. Only shapes known to be safe qualify: a BPE model without dropout, word prefix
+ * or suffix, `ignore_merges` or a pre-tokenizer, whose unknown characters fall back to bytes
+ * (unknown tokens could otherwise be fused across a cut), and whose normalizer is none or
+ * llama's (prepend `▁`, spaces to `▁`).
  */
 export function piecewiseEncoding(
   json: Record<string, unknown>,
@@ -38,6 +39,11 @@ export function piecewiseEncoding(
   const model = json.model as Record<string, unknown>;
   if (facts.modelType !== 'BPE' || json.pre_tokenizer != null) return null;
   if (model.dropout != null && model.dropout !== 0) return null;
+  // Without a pre-tokenizer the whole text is one word to BPE: a piece would wrongly start or
+  // end a word where these apply, and `ignore_merges` looks whole words up in the vocabulary.
+  if (model.continuing_subword_prefix || model.end_of_word_suffix || model.ignore_merges) {
+    return null;
+  }
   if (model.fuse_unk === true && !(model.byte_fallback === true && hasAllBytes(facts))) {
     return null;
   }
@@ -45,7 +51,7 @@ export function piecewiseEncoding(
   if (normalizer === null) return null;
   const { prefix, spaceAs } = normalizer;
   const options = spaceAs === null ? {} : { spaceAs };
-  const split = createWordSplitter(facts.vocab.keys(), facts.merges, options);
+  const split = createWordSplitter(facts, options);
   const added = Array.isArray(json.added_tokens) ? (json.added_tokens as unknown[]) : [];
   const addedTexts = added
     .map((token) => (token as { content?: unknown }).content)

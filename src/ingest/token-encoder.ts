@@ -108,7 +108,7 @@ async function openJsEncoder(bytes: Buffer, files: TokenizerFiles): Promise<Toke
       : (JSON.parse(await readFile(files.configPath, 'utf8')) as object);
   const tokenizer = createHfTokenizer(json, config);
   const facts = readTokenizerJson(json);
-  const splitter = createWordSplitter(facts.vocab.keys(), facts.merges);
+  const splitter = createWordSplitter(facts);
   if (splitter !== null) installPreTokenizer(tokenizer, splitter);
   const encode = (text: string): number[] =>
     tokenizer.encode(text, { add_special_tokens: false }).ids;

@@ -12,6 +12,8 @@ export interface TokenizerJsonFacts {
   modelType: string;
   /** The model's own unknown token, when it names one. */
   unkToken: string | undefined;
+  /** BPE `byte_fallback`: `<0x00>`…`<0xFF>` then stand for bytes and are never merged. */
+  byteFallback: boolean;
 }
 
 /** Reads the vocabulary of any of the four model types; throws a plain Error naming the gap. */
@@ -31,6 +33,7 @@ export function readTokenizerJson(json: Record<string, unknown>): TokenizerJsonF
     merges: readMerges(model.merges),
     modelType: typeof model.type === 'string' ? model.type : 'BPE',
     unkToken: typeof model.unk_token === 'string' ? model.unk_token : undefined,
+    byteFallback: model.byte_fallback === true,
   };
 }
 

@@ -1,3 +1,5 @@
+import type { TokenizerJsonFacts } from './tokenizer-json.js';
+
 /** Splits normalized text into pieces that BPE can encode one at a time with the same result. */
 export type WordSplitter = (text: string) => string[];
 
@@ -17,8 +19,8 @@ const MARKER = 1;
 const ISOLATED = 2;
 
 /**
- * Builds a splitter from a vocabulary and its BPE merges, or returns null when the vocabulary
- * does not allow one.
+ * Builds a splitter from a tokenizer's vocabulary and BPE merges, or returns null when the
+ * vocabulary does not allow one.
  *
  * A piece may end wherever no token can span the cut: (1) before a space marker that follows
  * another character, provided no token holds a marker after another character (llama2's
@@ -26,13 +28,13 @@ const ISOLATED = 2;
  * multi-character token (llama2: newlines, tabs and digits, which it always encodes alone).
  */
 export function createWordSplitter(
-  tokens: Iterable<string>,
-  merges: readonly (readonly [string, string])[],
+  facts: TokenizerJsonFacts,
   options: SplitterOptions = {},
 ): WordSplitter | null {
   const joinable = new Set<number>();
   const note = (token: string): boolean => {
-    if (token.length < 2 || /^<0x[0-9A-F]{2}>$/.test(token)) return true;
+    // With byte fallback, `<0x41>` is a byte, not the six characters it is spelled with.
+    if (token.length < 2 || (facts.byteFallback && /^<0x[0-9A-F]{2}>$/.test(token))) return true;
     for (let i = 0; i < token.length; i += 1) {
       const unit = token[i] as string;
       if (i > 0 && SPACE_MARKERS.has(unit) && !SPACE_MARKERS.has(token[i - 1] as string)) {
@@ -42,8 +44,8 @@ export function createWordSplitter(
     }
     return true;
   };
-  for (const token of tokens) if (!note(token)) return null;
-  for (const [a, b] of merges) if (!note(a + b)) return null;
+  for (const token of facts.vocab.keys()) if (!note(token)) return null;
+  for (const [a, b] of facts.merges) if (!note(a + b)) return null;
   const classes = classTable(joinable);
   if (options.spaceAs !== undefined)
     classes[0x20] = classes[options.spaceAs.charCodeAt(0)] as number;
