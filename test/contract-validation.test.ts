@@ -65,6 +65,11 @@ describe('TrialSpec contract', () => {
     expect(rejection({ ...validSpec, trial_id: 'a.b' }).field).toBe('trial.trial_id');
   });
 
+  it('quotes a bad value with its invisible and direction-changing characters escaped', () => {
+    const error = rejection({ ...validSpec, trial_id: 'bad\u202egnp\u200b' });
+    expect(error.message).toContain('got "bad\\u202egnp\\u200b"');
+  });
+
   it('reports invalid JSON with its own code', () => {
     try {
       contracts.trialSpec.parseJson('{"trial_id": ');

@@ -2,6 +2,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { ErrorCodes, ValidationError } from '../errors/index.js';
+import { escapeInvisible } from '../log/printable.js';
 
 /** A compiled schema that turns unknown input into a typed value or a readable error. */
 export interface Contract<S extends TSchema> {
@@ -135,6 +136,7 @@ function describe(value: unknown): string {
     return `${Array.isArray(value) ? 'an array' : 'an object'} nested too deeply to show`;
   }
   if (text === undefined) return String(value);
+  text = escapeInvisible(text);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
