@@ -89,6 +89,7 @@ export function adoptTakeover(takeover: TrialTakeover, parts: TakeoverParts): nu
   policies.replayEpochs(takeover.epochs);
   launcher.adoptCheckpoints(takeover.checkpoints);
   const resumeEpoch = takeover.checkpoints.filter((c) => c.files).at(-1)?.epoch ?? null;
+  const handedOverToUs = wasHandedOver(takeover);
   recorder.publishEvent({
     type: 'trial.taken_over',
     executor: takeover.executor,
@@ -96,15 +97,16 @@ export function adoptTakeover(takeover: TrialTakeover, parts: TakeoverParts): nu
     state: takeover.state,
     attempt: takeover.attempt,
     resume_epoch: resumeEpoch,
-    handed_over: wasHandedOver(takeover),
+    handed_over: handedOverToUs,
   });
-  logger.warn('trial taken over', {
+  // A handover is the planned path (a graceful stop); taking over from a silent executor is not.
+  logger[handedOverToUs ? 'info' : 'warn']('trial taken over', {
     trialId,
     from: takeover.previousExecutor,
     state: takeover.state,
     attempt: takeover.attempt,
     resumeEpoch,
-    handedOver: wasHandedOver(takeover),
+    handedOver: handedOverToUs,
   });
   const hadWorker = takeover.state === 'launching' || takeover.state === 'running';
   const handedOver = takeover.handovers.filter((h) => h.attempt <= takeover.attempt).length;
