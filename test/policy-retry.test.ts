@@ -102,7 +102,9 @@ describe('planning after a failed attempt', () => {
     expect(second).toMatchObject({ kind: 'retry', delayMs: 2_000, failures: 2 });
     const third = planNextAttempt({ ...base, failures: 2 });
     expect(third).toMatchObject({ kind: 'end', stopReason: 'failed' });
-    expect(third.kind === 'end' && third.error?.message).toContain('failures: 3, max_failures: 2');
+    expect(third.kind === 'end' && third.error?.message).toContain(
+      'failure 3, after the 2 retries max_failures allows',
+    );
   });
 
   it('never retries with max_failures 0', () => {

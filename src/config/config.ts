@@ -131,7 +131,8 @@ function loadPolicy(env: Env): PolicySettings {
       optionalInt(env, 'AUTOMAT_FIRST_EPOCH_TIMEOUT_MS') ?? d.firstEpochTimeoutMs,
     retryBaseDelayMs: optionalInt(env, 'AUTOMAT_RETRY_BASE_MS') ?? d.retryBaseDelayMs,
     retryMaxDelayMs: optionalInt(env, 'AUTOMAT_RETRY_MAX_MS') ?? d.retryMaxDelayMs,
-    workerMemoryMiB: optionalInt(env, 'AUTOMAT_WORKER_MEMORY_MIB') ?? d.workerMemoryMiB,
+    // Below 64 MiB a worker cannot even load its libraries.
+    workerMemoryMiB: optionalInt(env, 'AUTOMAT_WORKER_MEMORY_MIB', 64) ?? d.workerMemoryMiB,
     checkpointFlushMs: optionalInt(env, 'AUTOMAT_CHECKPOINT_FLUSH_MS') ?? d.checkpointFlushMs,
   };
 }

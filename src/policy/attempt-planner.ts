@@ -83,7 +83,8 @@ function planTransient(input: PlanInput): AttemptPlan {
   const { failure, retry } = input;
   const failures = input.failures + 1;
   if (!mayRetry(failures, retry)) {
-    const message = `${failure.error.message} (failures: ${failures}, max_failures: ${retry.maxFailures})`;
+    const used = `failure ${failures}, after the ${retry.maxFailures} retries max_failures allows`;
+    const message = `${failure.error.message} (${used})`;
     return {
       kind: 'end',
       stopReason: 'failed',
@@ -97,6 +98,6 @@ function planTransient(input: PlanInput): AttemptPlan {
     delayMs,
     batchSize: input.batchSize,
     failures,
-    why: `${failure.detail}; failure ${failures} of at most ${retry.maxFailures}`,
+    why: `${failure.detail}; retry ${failures} of ${retry.maxFailures}`,
   };
 }

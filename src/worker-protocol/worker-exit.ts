@@ -27,6 +27,8 @@ export interface WorkerExit {
 const OUT_OF_MEMORY_PATTERNS: readonly RegExp[] = [
   /JavaScript heap out of memory/i,
   /Reached heap limit/i,
+  // V8's own abort when a heap too small for the process itself fills up at start.
+  /Fatal JavaScript OOM/i,
   /\bOut of memory\b/i,
   /Cannot enlarge memory/i,
   /Array buffer allocation failed/i,
