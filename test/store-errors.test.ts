@@ -57,13 +57,16 @@ describe('toStoreError', () => {
     expect(toStoreError(aggregate, 'migrate').code).toBe(ErrorCodes.STORE_UNAVAILABLE);
   });
 
-  it('suggests migrating when a table is missing', () => {
-    expect(
-      toStoreError(coded('42P01', 'relation "trials" does not exist'), 'getTrial').message,
-    ).toContain('run migrate first');
-    expect(
-      toStoreError(coded('SQLITE_ERROR', 'no such table: trials'), 'getTrial').message,
-    ).toContain('run migrate first');
+  it('calls a missing table not migrated, and suggests migrating', () => {
+    for (const missing of [
+      coded('42P01', 'relation "trials" does not exist'),
+      coded('SQLITE_ERROR', 'no such table: trials'),
+    ]) {
+      expect(toStoreError(missing, 'getTrial')).toMatchObject({
+        code: ErrorCodes.STORE_NOT_MIGRATED,
+        message: expect.stringContaining('run migrate first'),
+      });
+    }
   });
 
   it('passes an AutomatError through and wraps non-errors', () => {

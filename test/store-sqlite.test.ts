@@ -71,7 +71,7 @@ describe('sqlite trial store', () => {
     const store = new SqliteTrialStore({ path: join(dir, 'fresh.db'), logger: silentLogger });
     try {
       await expect(store.getTrial('t-1')).rejects.toMatchObject({
-        code: ErrorCodes.INTERNAL,
+        code: ErrorCodes.STORE_NOT_MIGRATED,
         message: expect.stringContaining('run migrate first'),
       });
     } finally {

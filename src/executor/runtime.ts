@@ -24,13 +24,14 @@ export async function openStore(
   config: ExecutorConfig,
   logger: Logger,
   kind: 'server' | 'embedded',
+  options: { migrate?: boolean } = {},
 ): Promise<TrialStore> {
   await mkdir(config.workDir, { recursive: true });
   const store =
     kind === 'server'
       ? createTrialStore({ url: config.databaseUrl, schema: config.databaseSchema, logger })
       : createTrialStore({ url: `sqlite:${embeddedDatabasePath(config)}`, logger });
-  await store.migrate();
+  if (options.migrate ?? true) await store.migrate();
   return store;
 }
 

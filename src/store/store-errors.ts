@@ -25,8 +25,9 @@ export function toStoreError(error: unknown, operation: string): AutomatError {
 
   const driverCode = codeOf(error);
   const detail = error instanceof Error ? error.message : String(error);
-  const code = classify(driverCode, detail);
-  const hint = driverCode === '42P01' || /no such table/.test(detail) ? ' (run migrate first)' : '';
+  const missingTable = driverCode === '42P01' || /no such table/.test(detail);
+  const code = missingTable ? ErrorCodes.STORE_NOT_MIGRATED : classify(driverCode, detail);
+  const hint = missingTable ? ' (run migrate first)' : '';
   return new StoreError(
     code,
     `trial store ${operation} failed: ${detail}${hint}`,

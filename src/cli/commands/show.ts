@@ -1,6 +1,7 @@
 import { loadConfig } from '../../config/config.js';
 import { existsSync } from 'node:fs';
 import { embeddedDatabasePath, openStore } from '../../executor/runtime.js';
+import { ErrorCodes } from '../../errors/index.js';
 import { createLogger } from '../../log/logger.js';
 import { formatEpochTable, formatTrialRecord } from '../print-trial.js';
 
@@ -20,9 +21,23 @@ export async function showCommand(trialId: string, options: ShowOptions): Promis
     );
     return 1;
   }
-  const store = await openStore(config, logger, options.server ? 'server' : 'embedded');
+  // A read: it must not create tables, nor a schema named by a typo.
+  const store = await openStore(config, logger, options.server ? 'server' : 'embedded', {
+    migrate: false,
+  });
   try {
-    const record = await store.getTrial(trialId);
+    const record = await store.getTrial(trialId).catch((error: unknown) => {
+      if ((error as { code?: unknown }).code !== ErrorCodes.STORE_NOT_MIGRATED) throw error;
+      return 'no tables' as const;
+    });
+    if (record === 'no tables') {
+      const where = options.server
+        ? `schema ${JSON.stringify(config.databaseSchema)} of the executor's database ` +
+          '(is AUTOMAT_DB_SCHEMA right?)'
+        : embeddedDatabasePath(config);
+      console.error(`no Automat0 tables in ${where}`);
+      return 1;
+    }
     if (!record) {
       const where = options.server
         ? "the executor's database"
