@@ -57,7 +57,7 @@ describe('TrialRun retries (scripted worker, manual clock)', () => {
     ]);
     const retry = rig.events('trial.state_changed')[4];
     expect(retry).toMatchObject({ from: 'running', to: 'launching', attempt: 2 });
-    expect(String(retry?.reason)).toContain('failure 1 of at most 2');
+    expect(String(retry?.reason)).toContain('retry 1 of 2');
     const stored = await rig.store.getTrial(rig.trialId);
     expect(stored?.attempt).toBe(2);
     for (const message of rig.mirrored) {
@@ -181,7 +181,9 @@ describe('TrialRun retries (scripted worker, manual clock)', () => {
     await rig.advance(1);
     await rig.exit(3);
     expect(rig.outcomes[0]).toMatchObject({ state: 'failed', stopReason: 'failed', attempts: 3 });
-    expect(rig.outcomes[0]?.error?.message).toContain('failures: 3, max_failures: 2');
+    expect(rig.outcomes[0]?.error?.message).toContain(
+      'failure 3, after the 2 retries max_failures allows',
+    );
   });
 
   it('ends cancelled without a new worker when cancelled during the back-off', async () => {

@@ -31,7 +31,10 @@ export function finishedVerdict(
     const late = `every epoch was done before the ${stop.reason} stop could cut any`;
     return { reason: 'completed', why: `${why} (${late}: ${stop.detail})` };
   }
-  if (stop !== undefined) return { reason: stop.reason, why: `${why} (${stop.detail})` };
+  if (stop !== undefined) {
+    const stopped = `worker stopped after epoch ${final.epochs_completed}`;
+    return { reason: stop.reason, why: `${stopped} (${stop.detail})` };
+  }
   return { reason: final.status === 'cancelled' ? 'cancelled' : 'completed', why };
 }
 
