@@ -9,6 +9,13 @@ describe('loadConfig', () => {
     expect(config.leaseTtlMs).toBe(30_000);
   });
 
+  it('treats an empty setting as unset, and takes `none` for no input schemes', () => {
+    const config = loadConfig({ AUTOMAT_EXCHANGE: '', AUTOMAT_DB_SCHEMA: ' ' });
+    expect(config.busNames.exchange).toBe('automat');
+    expect(config.databaseSchema).toBe('automat');
+    expect(loadConfig({ AUTOMAT_INPUT_SCHEMES: 'none' }).inputSchemes).toEqual([]);
+  });
+
   it('refuses a worker heap too small for a worker to start, naming the variable', () => {
     expect(() => loadConfig({ AUTOMAT_WORKER_MEMORY_MIB: '1' })).toThrow(
       expect.objectContaining({

@@ -83,11 +83,11 @@ type Env = Record<string, string | undefined>;
 
 /** Reads the configuration from the environment; nothing else in the code reads `process.env`. */
 export function loadConfig(env: Env = process.env): ExecutorConfig {
-  const workDir = resolve(env.AUTOMAT_WORK_DIR ?? '.automat');
+  const workDir = resolve(text(env.AUTOMAT_WORK_DIR) ?? '.automat');
   return {
-    amqpUrl: env.AUTOMAT_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
-    databaseUrl: env.AUTOMAT_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-    databaseSchema: env.AUTOMAT_DB_SCHEMA ?? 'automat',
+    amqpUrl: text(env.AUTOMAT_AMQP_URL) ?? 'amqp://guest:guest@127.0.0.1:5672',
+    databaseUrl: text(env.AUTOMAT_DATABASE_URL) ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    databaseSchema: text(env.AUTOMAT_DB_SCHEMA) ?? 'automat',
     s3: loadS3(env),
     workDir,
     concurrency: optionalInt(env, 'AUTOMAT_CONCURRENCY', 1),
@@ -97,16 +97,20 @@ export function loadConfig(env: Env = process.env): ExecutorConfig {
     startupTimeoutMs: optionalInt(env, 'AUTOMAT_STARTUP_TIMEOUT_MS') ?? 120_000,
     policy: loadPolicy(env),
     busNames: {
-      exchange: env.AUTOMAT_EXCHANGE ?? DEFAULT_BUS_NAMES.exchange,
-      intakeQueue: env.AUTOMAT_INTAKE_QUEUE ?? DEFAULT_BUS_NAMES.intakeQueue,
-      deadLetterExchange: env.AUTOMAT_DLX ?? DEFAULT_BUS_NAMES.deadLetterExchange,
-      deadLetterQueue: env.AUTOMAT_DEAD_LETTER_QUEUE ?? DEFAULT_BUS_NAMES.deadLetterQueue,
-      controlQueue: env.AUTOMAT_CONTROL_QUEUE ?? DEFAULT_BUS_NAMES.controlQueue,
+      exchange: text(env.AUTOMAT_EXCHANGE) ?? DEFAULT_BUS_NAMES.exchange,
+      intakeQueue: text(env.AUTOMAT_INTAKE_QUEUE) ?? DEFAULT_BUS_NAMES.intakeQueue,
+      deadLetterExchange: text(env.AUTOMAT_DLX) ?? DEFAULT_BUS_NAMES.deadLetterExchange,
+      deadLetterQueue: text(env.AUTOMAT_DEAD_LETTER_QUEUE) ?? DEFAULT_BUS_NAMES.deadLetterQueue,
+      controlQueue: text(env.AUTOMAT_CONTROL_QUEUE) ?? DEFAULT_BUS_NAMES.controlQueue,
     },
     logLevel: logLevel(env.AUTOMAT_LOG_LEVEL),
     inputRoots: list(env.AUTOMAT_INPUT_ROOTS, ':') ?? [process.cwd()],
-    inputSchemes: list(env.AUTOMAT_INPUT_SCHEMES, ',') ?? ['s3'],
-    executorId: env.AUTOMAT_EXECUTOR_ID ?? defaultExecutorId(workDir),
+    // `none`: local paths and file:// only.
+    inputSchemes:
+      env.AUTOMAT_INPUT_SCHEMES?.trim() === 'none'
+        ? []
+        : (list(env.AUTOMAT_INPUT_SCHEMES, ',') ?? ['s3']),
+    executorId: text(env.AUTOMAT_EXECUTOR_ID) ?? defaultExecutorId(workDir),
     leaseTtlMs: optionalInt(env, 'AUTOMAT_LEASE_TTL_MS', 1000) ?? 30_000,
     storeOutageMs: optionalInt(env, 'AUTOMAT_STORE_OUTAGE_MS') ?? 300_000,
     pendingCancelTtlMs:
@@ -151,12 +155,17 @@ function loadS3(env: Env): S3Config | undefined {
   }
   return {
     endpoint,
-    region: env.AUTOMAT_S3_REGION ?? 'us-east-1',
+    region: text(env.AUTOMAT_S3_REGION) ?? 'us-east-1',
     accessKeyId,
     secretAccessKey,
-    bucket: env.AUTOMAT_S3_BUCKET ?? 'automat0',
+    bucket: text(env.AUTOMAT_S3_BUCKET) ?? 'automat0',
     prefix: env.AUTOMAT_S3_PREFIX ?? 'automat0',
   };
+}
+
+/** A setting's text; empty or blank counts as unset, as for every other setting. */
+function text(raw: string | undefined): string | undefined {
+  return raw === undefined || raw.trim() === '' ? undefined : raw;
 }
 
 function list(raw: string | undefined, separator: string): string[] | undefined {
