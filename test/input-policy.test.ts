@@ -130,6 +130,15 @@ describe('input policy: where a TrialSpec may point', () => {
     expect(() => checkInputLocations(hashInName, policy)).not.toThrow();
   });
 
+  it('refuses a bare tokenizer name that is neither in the registry nor a file here', () => {
+    const error = refusal({ tokenizer_ref: 'gpt99' });
+    expect(error.field).toBe('trial.tokenizer_ref');
+    expect(error.message).toBe(
+      'trial.tokenizer_ref must be a registry name (llama2) or the path of a tokenizer.json ' +
+        'or its folder, got "gpt99"',
+    );
+  });
+
   it('refuses a tokenizer path outside the roots', () => {
     expect(refusal({ tokenizer_ref: '/etc/passwd' }).field).toBe('trial.tokenizer_ref');
   });

@@ -1,4 +1,4 @@
-import { realpathSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TrialSpec } from '../contracts/index.js';
@@ -55,10 +55,16 @@ export function createInputPolicy(
 export function checkInputLocations(spec: TrialSpec, policy: InputPolicy): void {
   const dataset = spec.dataset_uri;
   checkLocation('trial.dataset_uri', dataset, datasetLocation(dataset), policy);
-  if (!Object.hasOwn(TOKENIZER_REGISTRY, spec.tokenizer_ref)) {
-    // A tokenizer reference has no options: all of it is the location.
-    checkLocation('trial.tokenizer_ref', spec.tokenizer_ref, spec.tokenizer_ref, policy);
+  const tokenizer = spec.tokenizer_ref;
+  if (Object.hasOwn(TOKENIZER_REGISTRY, tokenizer)) return;
+  // A bare word that names nothing here was meant as a registry name.
+  if (!/[\\/]/.test(tokenizer) && !existsSync(tokenizer)) {
+    const known = Object.keys(TOKENIZER_REGISTRY).join(', ');
+    const path = 'the path of a tokenizer.json or its folder';
+    refuse('trial.tokenizer_ref', tokenizer, `must be a registry name (${known}) or ${path}`);
   }
+  // A tokenizer reference has no options: all of it is the location.
+  checkLocation('trial.tokenizer_ref', tokenizer, tokenizer, policy);
 }
 
 /**
