@@ -112,7 +112,7 @@ function optionalNumber(flag: string, raw: string | undefined): number | undefin
   if (raw === undefined) return undefined;
   if (!DECIMAL.test(raw)) {
     throw new ValidationError(flag, [
-      `${flag} must be a decimal number such as 256 or 0.2, got ${JSON.stringify(raw)}`,
+      `${flag} must be a number in decimal notation (such as 256 or 0.2), got ${JSON.stringify(raw)}`,
     ]);
   }
   return Number(raw);
