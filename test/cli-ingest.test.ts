@@ -51,13 +51,14 @@ describe('automat0 ingest', () => {
   }, 60_000);
 
   it.each([
-    [
-      ['--seq-len', '1e2'],
-      '--seq-len must be a number in decimal notation (such as 256 or 0.2), got "1e2"',
-    ],
+    [['--seq-len', '1e2'], '--seq-len must be a number in decimal notation such as 256, got "1e2"'],
     [
       ['--seq-len', '0x100'],
-      '--seq-len must be a number in decimal notation (such as 256 or 0.2), got "0x100"',
+      '--seq-len must be a number in decimal notation such as 256, got "0x100"',
+    ],
+    [
+      ['--seq-len', '32', '--val-fraction', '1/5'],
+      '--val-fraction must be a number in decimal notation such as 0.2, got "1/5"',
     ],
     [['--seq-len', '4'], '--seq-len must be an integer between 8 and 8192, got 4'],
     [

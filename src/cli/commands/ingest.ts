@@ -111,8 +111,9 @@ const DECIMAL = /^-?(\d+(\.\d+)?|\.\d+)$/;
 function optionalNumber(flag: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   if (!DECIMAL.test(raw)) {
+    const example = flag.endsWith('-fraction') ? '0.2' : '256';
     throw new ValidationError(flag, [
-      `${flag} must be a number in decimal notation (such as 256 or 0.2), got ${JSON.stringify(raw)}`,
+      `${flag} must be a number in decimal notation such as ${example}, got ${JSON.stringify(raw)}`,
     ]);
   }
   return Number(raw);
