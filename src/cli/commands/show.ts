@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { embeddedDatabasePath, openStore } from '../../executor/runtime.js';
 import { ErrorCodes } from '../../errors/index.js';
 import { createLogger } from '../../log/logger.js';
+import { isTerminal } from '../../trial/trial-fsm.js';
 import { formatEpochTable, formatTrialRecord } from '../print-trial.js';
 
 export interface ShowOptions {
@@ -45,12 +46,19 @@ export async function showCommand(trialId: string, options: ShowOptions): Promis
       console.error(`no trial ${JSON.stringify(trialId)} in ${where}`);
       return 1;
     }
-    const [transitions, epochs, checkpoints] = await Promise.all([
+    const [transitions, epochs, checkpoints, handovers] = await Promise.all([
       store.listTransitions(trialId),
       store.listEpochs(trialId),
       store.listCheckpoints(trialId),
+      store.listHandovers(trialId),
     ]);
-    const why = transitions.at(-1)?.reason;
+    // A handover records no transition: the trial stays as it was, waiting for an executor.
+    const handover = handovers.at(-1);
+    const why =
+      handover && handover.attempt === record.attempt && !isTerminal(record.state)
+        ? `handed over by ${handover.executor} at shutdown; the next executor resumes it` +
+          (handover.resumeEpoch === null ? '' : ` from epoch ${handover.resumeEpoch}`)
+        : transitions.at(-1)?.reason;
     console.log(formatTrialRecord(record, { why, epochs, checkpoints }));
     console.log(
       epochs.length === 0
