@@ -171,7 +171,11 @@ describe('planner cancel on the control queue (RabbitMQ, a real executor)', () =
       command_id: 'c-running',
       reason: 'the planner has seen enough',
     });
-    expect(await answerTo('c-running')).toMatchObject({ accepted: true, trial_id: trialId });
+    expect(await answerTo('c-running')).toMatchObject({
+      accepted: true,
+      trial_id: trialId,
+      state: 'running',
+    });
     const ended = await outcome;
     expect(ended).toMatchObject({ state: 'cancelled', stopReason: 'cancelled' });
     expect(ended.epochsCompleted).toBeGreaterThanOrEqual(1);

@@ -6,7 +6,7 @@
 
 /** Names of everything Automat0 declares. Tests derive their own with {@link busTopologyNames}. */
 export interface BusTopologyNames {
-  /** Topic exchange carrying `automat.heartbeats.<trial_id>` and `automat.events.<trial_id>`. */
+  /** Topic exchange carrying `automat.heartbeats.<trial_id>`, `.events.` and `.answers.` messages. */
   exchange: string;
   /** Quorum queue the planner publishes TrialSpecs to. */
   intakeQueue: string;

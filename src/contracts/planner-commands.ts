@@ -67,7 +67,8 @@ export const CommandAnsweredSchema = Type.Object(
       Type.Union([TrialState, Type.Null()], {
         description:
           'the state the executor knows the trial in, or null when it has no record of it ' +
-          '(with accepted true: the cancel waits for the trial to arrive)',
+          '(with accepted true: the cancel waits for the trial to arrive); absent only when ' +
+          'the database could not be read for the answer',
       }),
     ),
     ts: Timestamp,
@@ -94,7 +95,9 @@ export const DuplicateSpecSchema = Type.Object(
     }),
     state: TrialState,
     owner: Type.Union([Type.String(), Type.Null()], {
-      description: 'the executor holding the trial, or null when none does',
+      description:
+        "the executor named by the trial's lease when the spec came (the lease may have " +
+        'lapsed since, e.g. for an ended trial), or null when none is named',
     }),
     message: Type.String({ description: 'what happened, for people' }),
     ts: Timestamp,

@@ -115,9 +115,9 @@ export class ControlConsumer {
       message: reply.message,
       ts: new Date(clock.now()).toISOString(),
     };
-    if (reply.accepted) return answer;
     const state = await this.#storedState(command.trial_id);
     if (state === undefined) return answer;
+    if (reply.accepted) return { ...answer, state };
     return { ...answer, state, message: explain(state, reply.message) };
   }
 
