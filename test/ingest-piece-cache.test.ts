@@ -118,11 +118,14 @@ describe('PieceCacheEncoder', () => {
     expect(sent.whole).toEqual([]);
   });
 
+  // Ingest strips llama2's added tokens (all special) before this, so in production only added
+  // words that are not special take this path; the mechanism is the same.
   it("sends a text holding an added token's text to the library whole", async () => {
     const { encoder, sent } = countingCache();
     const texts = ['plain words', 'a literal <s> start mark', 'and </s> too'];
+    const withAddedTokens = createNativeTokenizer(JSON.stringify(json));
 
-    expect(await encoder.encodeBatch(texts)).toEqual(await library.encodeBatch(texts));
+    expect(await encoder.encodeBatch(texts)).toEqual(await withAddedTokens.encodeBatch(texts));
     expect(sent.whole).toEqual(['a literal <s> start mark', 'and </s> too']);
   });
 

@@ -4,8 +4,9 @@ import type { TaskTypeName } from '../contracts/index.js';
 /**
  * Bump when the bytes written for the same inputs change (tokenization, split or layout), so
  * shards from older code are rebuilt instead of reused. 2: reading options joined the key.
+ * 3: special tokens' text in the data is encoded as text.
  */
-export const INGEST_PIPELINE_VERSION = 2;
+export const INGEST_PIPELINE_VERSION = 3;
 
 export interface CacheKeyParts {
   /** sha256 of the dataset's stored bytes. */

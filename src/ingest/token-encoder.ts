@@ -67,11 +67,8 @@ export async function openEncoder(
         throw invalid(ref, reason, error);
       },
     );
-    return openNativeEncoder(
-      bytes.toString('utf8'),
-      options.pieceCache ?? true,
-      createNativeTokenizer,
-    );
+    const json = withoutSpecialTokens(JSON.parse(bytes.toString('utf8')) as TokenizerJson);
+    return openNativeEncoder(json, options.pieceCache ?? true, createNativeTokenizer);
   } catch (error) {
     if (error instanceof AutomatError) throw error;
     const path = files.tokenizerPath;
@@ -80,13 +77,28 @@ export async function openEncoder(
   }
 }
 
+type TokenizerJson = Record<string, unknown>;
+
+/**
+ * The tokenizer.json as ingest uses it: its special tokens (`<s>`, `</s>`, `<unk>`) no longer
+ * match in the text. Data is text: an HTML e-mail's `<s>` tag or a document quoting `</s>` must
+ * not become a control id, such as the end-of-sequence id that separates documents in
+ * generation shards. They stay in the model's vocabulary, so ids and padding do not change.
+ * Added tokens that are not special (extra words) still match.
+ */
+function withoutSpecialTokens(json: TokenizerJson): TokenizerJson {
+  if (!Array.isArray(json.added_tokens)) return json;
+  const added = json.added_tokens as Array<{ special?: unknown }>;
+  return { ...json, added_tokens: added.filter((token) => token.special !== true) };
+}
+
 function openNativeEncoder(
-  text: string,
+  json: TokenizerJson,
   pieceCache: boolean,
   create: (tokenizerJson: string) => NativeTokenizer,
 ): TokenEncoder {
-  const json = pieceCache ? (JSON.parse(text) as Record<string, unknown>) : null;
-  const plan = json === null ? null : piecewiseEncoding(json, readTokenizerJson(json));
+  const text = JSON.stringify(json);
+  const plan = pieceCache ? piecewiseEncoding(json, readTokenizerJson(json)) : null;
   if (plan === null) return { backend: 'native', ...create(text) };
   const pieces = create(plan.piecesJson);
   // Built on first use: only a text holding an added token's text needs it, and a build takes
@@ -101,7 +113,7 @@ function openNativeEncoder(
  * (see word-splitter.ts); without that it is about ten times slower than the native one.
  */
 async function openJsEncoder(bytes: Buffer, files: TokenizerFiles): Promise<TokenEncoder> {
-  const json = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+  const json = withoutSpecialTokens(JSON.parse(bytes.toString('utf8')) as TokenizerJson);
   const config =
     files.configPath === null
       ? {}
