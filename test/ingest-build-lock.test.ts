@@ -2,9 +2,9 @@
  * The cross-process shard build lock: the lock itself, and two real processes asking for the
  * same shards on one cache folder at once.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -73,6 +73,33 @@ describe('BuildLock', () => {
     expect(logger.warnings).toEqual(['shard build lock abandoned; taking it over']);
     expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ pid: process.pid });
     await lock.release();
+  });
+
+  // Found by a newcomer: `ingest` killed with SIGKILL and run again waited the whole stale age.
+  it('takes over at once a fresh lock whose holder on this host is gone', async () => {
+    const path = join(work, 'k.lock');
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    await writeFile(path, JSON.stringify({ pid: dead, host: hostname() }));
+    const logger = recordingLogger();
+    const started = Date.now();
+
+    const { lock, waited } = await BuildLock.acquire(path, { logger, staleMs: 60_000 });
+
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(waited).toBe(false);
+    expect(logger.warnings).toEqual(['shard build lock abandoned; taking it over']);
+    await lock.release();
+  });
+
+  it('keeps waiting for a fresh lock whose holder on this host is alive', async () => {
+    const path = join(work, 'k.lock');
+    await writeFile(path, JSON.stringify({ pid: process.ppid, host: hostname() }));
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 500);
+
+    await expect(
+      BuildLock.acquire(path, { logger: silentLogger, signal: controller.signal, pollMs: 20 }),
+    ).rejects.toMatchObject({ code: ErrorCodes.CANCELLED });
   });
 
   it('stops waiting with CANCELLED when the signal aborts', async () => {

@@ -21,8 +21,9 @@ export interface BuildLockOptions {
  *
  * The holder touches the file every third of `staleMs`. A holder that died (SIGKILL, a lost
  * machine with the cache on shared storage) stops touching it, and after `staleMs` a waiter
- * removes the file and takes the lock. The touch, not a process id, decides, so a reused PID
- * or another host's process cannot keep a dead lock alive.
+ * removes the file and takes the lock. On the holder's own host a waiter also sees at once that
+ * its process is gone (an `ingest` killed with SIGKILL and run again). A live process id only
+ * falls back to the touch, so a reused PID or another host's process cannot keep a dead lock.
  */
 export class BuildLock {
   readonly #path: string;
@@ -54,25 +55,29 @@ export class BuildLock {
     for (;;) {
       if (await tryCreate(path)) return { lock: new BuildLock(path, staleMs), waited };
       const age = await ageOf(path);
-      if (age !== null && age > staleMs) {
-        const holder = await holderOf(path);
+      const holder = await holderOf(path);
+      const dead = holderIsGone(holder);
+      if (age !== null && (age > staleMs || dead)) {
         // Looked at again just before removing, so that a lock another waiter took over in the
         // meantime is left alone. The window left between the look and the removal is a few
         // microseconds; losing that race costs a second build, never torn shards (the writer
         // publishes by rename and the first set published wins).
-        if (((await ageOf(path)) ?? 0) <= staleMs) continue;
+        const again = await holderOf(path);
+        const sameHolder = JSON.stringify(again) === JSON.stringify(holder);
+        if (!sameHolder || (!dead && ((await ageOf(path)) ?? 0) <= staleMs)) continue;
         await rm(path, { force: true });
         options.logger.warn('shard build lock abandoned; taking it over', {
           path,
           ageMs: Math.round(age),
           holder,
+          why: dead ? 'its process is gone' : 'not touched for too long',
         });
         continue;
       }
       if (!waited) {
         options.logger.info('waiting for another process building the same shards', {
           path,
-          holder: await holderOf(path),
+          holder,
         });
       }
       waited = true;
@@ -116,6 +121,21 @@ async function tryCreate(path: string): Promise<boolean> {
 async function ageOf(path: string): Promise<number | null> {
   const info = await stat(path).catch(() => null);
   return info === null ? null : Date.now() - info.mtimeMs;
+}
+
+/** True when the holder ran on this host and its process no longer exists. */
+function holderIsGone(holder: unknown): boolean {
+  const { pid, host } = (holder ?? {}) as { pid?: unknown; host?: unknown };
+  if (host !== hostname() || typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0) {
+    return false;
+  }
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 /** What the holder wrote into the lock file, for the log; null when unreadable. */
