@@ -55,6 +55,16 @@ describe('JSON Lines', () => {
     ]);
   });
 
+  // Found by a newcomer: `spam` and `spam ` became two classes.
+  it('trims labels, so that spaces around a class name do not make another class', async () => {
+    const path = join(dir, 'spaced.csv');
+    await writeFile(path, 'text,label\nfirst, spam\nsecond,spam \nthird,ham\n');
+
+    const { records } = await read(path, { format: 'csv', requireLabel: true });
+
+    expect(records.map((r) => r.label)).toEqual(['spam', 'spam', 'ham']);
+  });
+
   it('reads text alone when labels are not required, else accepts numeric labels', async () => {
     const path = join(dir, 'mixed.jsonl');
     await writeFile(path, '\uFEFF{"text":"a","label":1}\r\n{"text":"b"}\r\n');

@@ -4,7 +4,7 @@ import type { TaskTypeName } from '../contracts/index.js';
 /**
  * Bump when the bytes written for the same inputs change (tokenization, split or layout), so
  * shards from older code are rebuilt instead of reused. 2: reading options joined the key.
- * 3: special tokens' text in the data is encoded as text.
+ * 3: special tokens' text in the data is encoded as text; labels are trimmed.
  */
 export const INGEST_PIPELINE_VERSION = 3;
 

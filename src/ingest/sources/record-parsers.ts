@@ -58,11 +58,13 @@ function makeRecord(
   }
   if (label === undefined || label === null) return bad(context, line, `"${l}" is missing`);
   if (typeof label !== 'string') return bad(context, line, `"${l}" must be a string or number`);
-  if (label.trim() === '') return bad(context, line, `"${l}" is empty`);
-  if (label.length > MAX_LABEL_CHARS) {
+  // `spam` and `spam ` (a CSV written `text, spam`) are one class.
+  const name = label.trim();
+  if (name === '') return bad(context, line, `"${l}" is empty`);
+  if (name.length > MAX_LABEL_CHARS) {
     return bad(context, line, `"${l}" is longer than ${MAX_LABEL_CHARS} characters`);
   }
-  return { line, text, label };
+  return { line, text, label: name };
 }
 
 function bad(context: ParseContext, line: number, reason: string): null {
