@@ -48,11 +48,14 @@ program
   .command('ingest <dataset_uri>')
   .description('tokenize a dataset into cached shards ahead of a search')
   .requiredOption('--tokenizer <ref>', 'tokenizer: registry name, path or s3:// URI')
-  .requiredOption('--seq-len <n>', 'tokens per row')
+  .requiredOption('--seq-len <n>', 'tokens per row, 8 to 8192')
   .addOption(new Option('--task <type>', 'task type').choices(TASK_TYPES).default('classification'))
-  .option('--val-fraction <f>', 'share held out for validation (default 0.2)')
+  .option(
+    '--val-fraction <f>',
+    'share held out for validation, above 0 and at most 0.5 (default 0.2)',
+  )
   .option('--seed <n>', 'seed of the train/validation split (default 1337)')
-  .option('--max-bad-fraction <f>', 'share of bad lines tolerated (default 0.01)')
+  .option('--max-bad-fraction <f>', 'share of bad lines tolerated, 0 to 1 (default 0.01)')
   .option('--threads <n>', 'tokenizer threads (default: all cores)')
   .addOption(
     new Option('--backend <name>', 'tokenizer implementation')
