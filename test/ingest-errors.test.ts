@@ -58,6 +58,17 @@ describe('ingest errors fail the request with a clear message, never the service
     });
   });
 
+  it('says how a "#" was read when a path with one is missing', async () => {
+    const typo = `${join(work, 'missing.jsonl')}#txt=body`;
+
+    await expect(service.ingest(request({ datasetUri: typo }))).rejects.toMatchObject({
+      code: ErrorCodes.DATASET_NOT_FOUND,
+      message: expect.stringContaining(
+        '(a "#" is part of the path unless only format=, text= and label= options follow it)',
+      ),
+    });
+  });
+
   it('names the dataset, lines and reasons when too many lines are unreadable', async () => {
     await expect(
       service.ingest(request({ datasetUri: fixture('bad-lines.jsonl') })),

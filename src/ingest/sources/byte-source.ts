@@ -50,9 +50,13 @@ async function localIdentity(uri: string, path: string): Promise<{ bytes: number
   try {
     stats = await stat(path);
   } catch (error) {
+    // `data.jsonl#txt=body` is a path: only format=, text= and label= make a fragment options.
+    const hint = path.includes('#')
+      ? ' (a "#" is part of the path unless only format=, text= and label= options follow it)'
+      : '';
     throw new AutomatError(
       ErrorCodes.DATASET_NOT_FOUND,
-      `dataset_uri "${uri}": no file at ${path}`,
+      `dataset_uri "${uri}": no file at ${path}${hint}`,
       { cause: error },
     );
   }
