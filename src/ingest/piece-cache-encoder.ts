@@ -47,19 +47,30 @@ export class PieceCacheEncoder implements TokenEncoder {
   }
 
   async encodeBatch(texts: string[]): Promise<number[][]> {
-    const rows: Array<number[][] | null> = [];
     // Each piece the cache lacks, with the [row, piece] places its ids go.
     const misses = new Map<string, number[]>();
-    texts.forEach((text, row) => rows.push(this.#lookUp(text, row, misses)));
+    const rows = texts.map((text, row) => this.#lookUp(text, row, misses));
+    // One library call at a time: an ingest thread keeps one core busy, not two.
+    await this.#encodeMisses(misses, rows);
     const wholeRows = rows.flatMap((pieces, row) => (pieces === null ? [row] : []));
+    const wholeIds =
+      wholeRows.length > 0 ? await this.whole(wholeRows.map((row) => texts[row] as string)) : [];
+    const out = rows.map((pieces) => (pieces === null ? [] : concat(pieces)));
+    wholeRows.forEach((row, i) => (out[row] = wholeIds[i] as number[]));
+    return out;
+  }
+
+  /** Encodes the missing pieces in one library call, puts their ids in place, remembers them. */
+  async #encodeMisses(
+    misses: Map<string, number[]>,
+    rows: Array<number[][] | null>,
+  ): Promise<void> {
+    if (misses.size === 0) return;
     // Two keys can be one piece once normalized (` the` and a text's first `▁the`).
     const normalized = new Map<string, string>();
     for (const key of misses.keys()) normalized.set(key, this.plan.normalize(key));
     const distinct = [...new Set(normalized.values())];
-    // One library call at a time: an ingest thread keeps one core busy, not two.
-    const distinctIds = distinct.length > 0 ? await this.pieces(distinct) : [];
-    const wholeTexts = wholeRows.map((row) => texts[row] as string);
-    const wholeIds = wholeTexts.length > 0 ? await this.whole(wholeTexts) : [];
+    const distinctIds = await this.pieces(distinct);
     const idsOf = new Map(distinct.map((piece, i) => [piece, distinctIds[i] as number[]]));
     misses.forEach((places, key) => {
       const ids = idsOf.get(normalized.get(key) as string) as number[];
@@ -68,9 +79,6 @@ export class PieceCacheEncoder implements TokenEncoder {
       }
       this.#remember(key, ids);
     });
-    const out = rows.map((pieces) => (pieces === null ? [] : concat(pieces)));
-    wholeRows.forEach((row, i) => (out[row] = wholeIds[i] as number[]));
-    return out;
   }
 
   /**
