@@ -40,8 +40,6 @@ const started = Date.now();
 const node = (script: string, ...args: string[]) =>
   execFileSync(process.execPath, [script, ...args], { stdio: 'inherit' });
 
-// As in the test setup: the AWS SDK warns on every process that Node 20 loses support in 2027.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 loadS3Env();
 node('dist/scripts/prepare-sotu.js');
 const tokenizerCheck = spawnSync(

@@ -8,8 +8,12 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 
-/** Loads AUTOMAT_S3_* from the S3 server's env file when they are not already set. */
+/**
+ * Loads AUTOMAT_S3_* from the S3 server's env file when they are not already set. Also hides
+ * the AWS SDK's Node 22 notice, as the automat0 commands do (README, "Node versions").
+ */
 export function loadS3Env(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   if (process.env.AUTOMAT_S3_ENDPOINT) return;
   const file =
     process.env.AUTOMAT_S3_ENV_FILE ??
