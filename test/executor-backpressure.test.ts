@@ -14,7 +14,7 @@ import {
   type ExecutorHarness,
 } from './support/executor-harness.js';
 import { writeSyntheticDataset } from './support/synthetic-dataset.js';
-import { waitFor } from './support/wait-for.js';
+import { until, waitFor } from './support/wait-for.js';
 
 describe('intake backpressure (RabbitMQ, Postgres, S3, real workers)', () => {
   let h: ExecutorHarness;
@@ -79,6 +79,12 @@ describe('intake backpressure (RabbitMQ, Postgres, S3, real workers)', () => {
       expect(end).toBeGreaterThanOrEqual(0);
       expect(accepted).toBeGreaterThan(end);
     }
+    // The last trial's candidate is published before its worker is gone and its slot free, and
+    // only then does the intake consume again.
+    await until(
+      async () => (await channel.checkQueue(h.names.intakeQueue)).consumerCount === 1,
+      15_000,
+    );
     const after = await channel.checkQueue(h.names.intakeQueue);
     expect(after).toMatchObject({ messageCount: 0, consumerCount: 1 });
   }, 120_000);
