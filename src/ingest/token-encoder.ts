@@ -83,8 +83,9 @@ type TokenizerJson = Record<string, unknown>;
  * The tokenizer.json as ingest uses it: its special tokens (`<s>`, `</s>`, `<unk>`) no longer
  * match in the text. Data is text: an HTML e-mail's `<s>` tag or a document quoting `</s>` must
  * not become a control id, such as the end-of-sequence id that separates documents in
- * generation shards. They stay in the model's vocabulary, so ids and padding do not change.
- * Added tokens that are not special (extra words) still match.
+ * generation shards. Pad and end-of-sequence ids still come from the file as it is
+ * (`loadTokenizer`), so rows are padded and documents ended as before. Added tokens that are
+ * not special (extra words) still match.
  */
 function withoutSpecialTokens(json: TokenizerJson): TokenizerJson {
   if (!Array.isArray(json.added_tokens)) return json;
